@@ -1,0 +1,189 @@
+//! Calls to Cognito's sign-out APIs, with errors mapped to stable codes.
+
+use std::collections::HashMap;
+
+use aws_sdk_cognitoidentityprovider::Client;
+
+use crate::aws::{AwsFailure, classify};
+use crate::model::{ClientId, Sub};
+
+/// A failed Cognito call: a stable code and whether trying again can help.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cognito {code}")]
+pub struct CognitoError {
+    /// Stable code: `not_authorized`, `user_not_found`, `throttled`,
+    /// `unavailable`, `timeout`, `unsupported_token_type`, `unauthorized_client`,
+    /// `invalid_request` or `cognito_error`.
+    pub code: &'static str,
+    pub retryable: bool,
+    /// Cognito's own error name, for logs.
+    pub service_code: String,
+}
+
+impl From<AwsFailure> for CognitoError {
+    fn from(f: AwsFailure) -> Self {
+        let code = match f.code.as_str() {
+            "NotAuthorizedException" => "not_authorized",
+            "UserNotFoundException" => "user_not_found",
+            "TooManyRequestsException" | "LimitExceededException" | "ThrottlingException" => "throttled",
+            "UnsupportedTokenTypeException" => "unsupported_token_type",
+            "UnauthorizedException" => "unauthorized_client",
+            "InvalidParameterException" | "ResourceNotFoundException" => "invalid_request",
+            "timeout" => "timeout",
+            "unreachable" | "bad_response" => "unavailable",
+            "InternalErrorException" => "unavailable",
+            _ if f.retryable => "unavailable",
+            _ => "cognito_error",
+        };
+        CognitoError {
+            code,
+            retryable: f.retryable || code == "throttled",
+            service_code: f.code,
+        }
+    }
+}
+
+/// A user as an admin names them, resolved to the immutable `sub`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedUser {
+    pub username: String,
+    pub sub: Sub,
+}
+
+#[derive(Clone, Debug)]
+pub struct Cognito {
+    idp: Client,
+    user_pool_id: String,
+    secrets: HashMap<ClientId, String>,
+}
+
+impl Cognito {
+    /// `secrets` holds the client secret of every app client that has one;
+    /// callers never send it, this proxy adds it.
+    pub fn new(idp: Client, user_pool_id: impl Into<String>, secrets: HashMap<ClientId, String>) -> Self {
+        Cognito {
+            idp,
+            user_pool_id: user_pool_id.into(),
+            secrets,
+        }
+    }
+
+    /// Reads client secrets from `APP_CLIENT_SECRETS`, a JSON object of client
+    /// id to secret (in AWS, resolved from Secrets Manager by the template).
+    pub fn secrets_from_env() -> Result<HashMap<ClientId, String>, String> {
+        match std::env::var("APP_CLIENT_SECRETS") {
+            Err(_) => Ok(HashMap::new()),
+            Ok(raw) if raw.trim().is_empty() => Ok(HashMap::new()),
+            Ok(raw) => serde_json::from_str::<HashMap<String, String>>(&raw)
+                .map(|m| m.into_iter().map(|(k, v)| (ClientId(k), v)).collect())
+                .map_err(|_| {
+                    "APP_CLIENT_SECRETS: must be a JSON object of client id to secret (example: APP_CLIENT_SECRETS={\"1example23456789\":\"<secret>\"})".to_owned()
+                }),
+        }
+    }
+
+    pub fn user_pool_id(&self) -> &str {
+        &self.user_pool_id
+    }
+
+    /// `GlobalSignOut`: revokes every refresh token of the access token's user.
+    pub async fn global_sign_out(&self, access_token: &str) -> Result<(), CognitoError> {
+        self.idp
+            .global_sign_out()
+            .access_token(access_token)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e).into())
+    }
+
+    /// `AdminUserGlobalSignOut` (IAM).
+    pub async fn admin_global_sign_out(&self, username: &str) -> Result<(), CognitoError> {
+        self.idp
+            .admin_user_global_sign_out()
+            .user_pool_id(&self.user_pool_id)
+            .username(username)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e).into())
+    }
+
+    /// Resolves a username or alias to the user's canonical username and `sub`.
+    pub async fn resolve_user(&self, username_or_alias: &str) -> Result<ResolvedUser, CognitoError> {
+        let out = self
+            .idp
+            .admin_get_user()
+            .user_pool_id(&self.user_pool_id)
+            .username(username_or_alias)
+            .send()
+            .await
+            .map_err(|e| CognitoError::from(classify(&e)))?;
+        let sub = out
+            .user_attributes()
+            .iter()
+            .find(|a| a.name() == "sub")
+            .and_then(|a| a.value())
+            .ok_or(CognitoError {
+                code: "cognito_error",
+                retryable: false,
+                service_code: "MissingSub".into(),
+            })?;
+        Ok(ResolvedUser {
+            username: out.username().to_owned(),
+            sub: Sub(sub.to_owned()),
+        })
+    }
+
+    /// `RevokeToken`: revokes a refresh token and the tokens of its session.
+    /// The client secret is added here when the client has one.
+    pub async fn revoke_refresh_token(&self, refresh_token: &str, client: &ClientId) -> Result<(), CognitoError> {
+        self.idp
+            .revoke_token()
+            .token(refresh_token)
+            .client_id(client.as_str())
+            .set_client_secret(self.secrets.get(client).cloned())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e).into())
+    }
+
+    /// Whether this proxy holds a secret for `client`.
+    pub fn has_secret(&self, client: &ClientId) -> bool {
+        self.secrets.contains_key(client)
+    }
+
+    /// Constant-time comparison of a caller-presented secret with ours.
+    pub fn secret_matches(&self, client: &ClientId, presented: &str) -> bool {
+        match self.secrets.get(client) {
+            Some(ours) => aws_lc_rs::constant_time::verify_slices_are_equal(ours.as_bytes(), presented.as_bytes()).is_ok(),
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_codes_map_to_stable_codes_with_retryability() {
+        let f = |code: &str, retryable: bool| {
+            CognitoError::from(AwsFailure {
+                code: code.into(),
+                retryable,
+            })
+        };
+        assert_eq!(f("NotAuthorizedException", false).code, "not_authorized");
+        assert!(!f("NotAuthorizedException", false).retryable);
+        assert_eq!(f("TooManyRequestsException", false).code, "throttled");
+        assert!(f("TooManyRequestsException", false).retryable);
+        assert_eq!(f("InternalErrorException", true).code, "unavailable");
+        assert_eq!(f("timeout", true).code, "timeout");
+        assert!(f("timeout", true).retryable);
+        assert_eq!(f("UserNotFoundException", false).code, "user_not_found");
+        assert_eq!(f("SomethingNew", false).code, "cognito_error");
+        assert_eq!(f("SomethingNew", true).code, "unavailable");
+    }
+}

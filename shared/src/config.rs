@@ -1,0 +1,444 @@
+//! Settings, read once at cold start from the environment into typed values.
+//!
+//! Every problem is collected and reported together, one line each, so a
+//! misconfigured deployment is fixed in one round rather than one variable at
+//! a time.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+use url::Url;
+
+/// The validated configuration shared by every function.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub region: String,
+    pub user_pool_id: String,
+    pub table: String,
+    /// App clients whose tokens we accept (`client_id` of access tokens, `aud` of ID tokens).
+    pub app_client_ids: BTreeSet<String>,
+    /// Hosted UI domain, e.g. `https://auth.example.com`.
+    pub cognito_domain: Option<Url>,
+    pub jwks_url: Url,
+    pub issuer: String,
+    /// Per-client allow-list of logout targets (exact match).
+    pub logout_urls: BTreeMap<String, Vec<String>>,
+    pub fail_open: bool,
+    pub revocation_cache: Duration,
+    pub max_token_lifetime: Duration,
+    /// How long a revoked session's refresh token can still mint tokens when
+    /// Cognito was not (or could not be) told to revoke it.
+    pub refresh_token_lifetime: Duration,
+    pub leeway: Duration,
+    /// Name of the claim the Pre Token Generation trigger stamps.
+    pub stamp_claim: String,
+    /// Upper bound for one AWS SDK operation, retries included.
+    pub sdk_operation_timeout: Duration,
+}
+
+/// One configuration problem: which variable, what is wrong, and a right value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub variable: &'static str,
+    pub message: String,
+    pub example: &'static str,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} (example: {}={})",
+            self.variable, self.message, self.variable, self.example
+        )
+    }
+}
+
+/// All problems found, reported at once.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration ({} problem(s)):", self.problems.len())?;
+        for p in &self.problems {
+            writeln!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+pub const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS: u64 = 86_400;
+pub const DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS: u64 = 30 * 86_400;
+pub const DEFAULT_REVOCATION_CACHE_MS: u64 = 1_000;
+pub const DEFAULT_LEEWAY_SECONDS: u64 = 5;
+pub const DEFAULT_SDK_OPERATION_TIMEOUT_MS: u64 = 3_000;
+pub const DEFAULT_STAMP_CLAIM: &str = "signout_epoch";
+
+struct Reader<'a, F: Fn(&str) -> Option<String>> {
+    get: &'a F,
+    problems: Vec<Problem>,
+}
+
+impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
+    fn raw(&self, var: &str) -> Option<String> {
+        (self.get)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn problem(&mut self, variable: &'static str, message: impl Into<String>, example: &'static str) {
+        self.problems.push(Problem {
+            variable,
+            message: message.into(),
+            example,
+        });
+    }
+
+    fn required(&mut self, var: &'static str, example: &'static str) -> Option<String> {
+        let v = self.raw(var);
+        if v.is_none() {
+            self.problem(var, "is required but not set", example);
+        }
+        v
+    }
+
+    fn number(&mut self, var: &'static str, default: u64, max: u64, example: &'static str) -> u64 {
+        match self.raw(var) {
+            None => default,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n <= max => n,
+                Ok(_) => {
+                    self.problem(var, format!("must be at most {max}"), example);
+                    default
+                }
+                Err(_) => {
+                    self.problem(var, "must be a whole non-negative number", example);
+                    default
+                }
+            },
+        }
+    }
+
+    fn boolean(&mut self, var: &'static str, example: &'static str) -> bool {
+        match self.raw(var).map(|v| v.to_ascii_lowercase()) {
+            None => false,
+            Some(v) if v == "true" || v == "1" || v == "yes" => true,
+            Some(v) if v == "false" || v == "0" || v == "no" => false,
+            Some(_) => {
+                self.problem(var, "must be true or false", example);
+                false
+            }
+        }
+    }
+
+    fn url(&mut self, var: &'static str, example: &'static str) -> Option<Url> {
+        let v = self.raw(var)?;
+        match Url::parse(&v) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+            _ => {
+                self.problem(var, "must be an absolute http(s) URL", example);
+                None
+            }
+        }
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `get`, so tests need not touch the process environment.
+    pub fn from_lookup<F: Fn(&str) -> Option<String>>(get: F) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            get: &get,
+            problems: Vec::new(),
+        };
+
+        let region = r.required("AWS_REGION", "eu-west-1");
+        let pool = r.required("USER_POOL_ID", "eu-west-1_AbCdEf123");
+        if let Some(p) = &pool {
+            if !valid_pool_id(p) {
+                r.problem(
+                    "USER_POOL_ID",
+                    "must look like <region>_<id> (letters and digits)",
+                    "eu-west-1_AbCdEf123",
+                );
+            } else if let Some(reg) = &region
+                && !p.starts_with(&format!("{reg}_"))
+            {
+                r.problem(
+                    "USER_POOL_ID",
+                    format!("is not in AWS_REGION {reg}"),
+                    "eu-west-1_AbCdEf123",
+                );
+            }
+        }
+        let table = r.required("SIGNOUT_TABLE", "signout-revocations");
+        if let Some(t) = &table
+            && !(3..=255).contains(&t.len())
+        {
+            r.problem("SIGNOUT_TABLE", "must be 3 to 255 characters", "signout-revocations");
+        }
+
+        let mut app_client_ids = BTreeSet::new();
+        if let Some(list) = r.required("APP_CLIENT_IDS", "1example23456789,2example34567890") {
+            for id in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                if id.len() > 128 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    r.problem(
+                        "APP_CLIENT_IDS",
+                        "every entry must be an app client id (letters and digits)",
+                        "1example23456789,2example34567890",
+                    );
+                    break;
+                }
+                app_client_ids.insert(id.to_owned());
+            }
+        }
+
+        let cognito_domain = r.url("COGNITO_DOMAIN", "https://auth.example.com");
+        let derived_issuer = match (&region, &pool) {
+            (Some(reg), Some(p)) => Some(format!("https://cognito-idp.{reg}.amazonaws.com/{p}")),
+            _ => None,
+        };
+        let jwks_url = r
+            .url("JWKS_URL", "http://127.0.0.1:5000/eu-west-1_AbCdEf123/.well-known/jwks.json")
+            .or_else(|| {
+                derived_issuer
+                    .as_ref()
+                    .and_then(|i| Url::parse(&format!("{i}/.well-known/jwks.json")).ok())
+            });
+        let issuer = r.raw("TOKEN_ISSUER").or(derived_issuer);
+
+        let mut logout_urls = BTreeMap::new();
+        if let Some(raw) = r.raw("LOGOUT_URLS") {
+            match parse_logout_urls(&raw) {
+                Ok(map) => logout_urls = map,
+                Err(msg) => r.problem(
+                    "LOGOUT_URLS",
+                    msg,
+                    r#"{"1example23456789":["https://app.example.com/signed-out"]}"#,
+                ),
+            }
+        }
+
+        let fail_open = r.boolean("AUTHORIZER_FAIL_OPEN", "false");
+        let cache_ms = r.number("REVOCATION_CACHE_MS", DEFAULT_REVOCATION_CACHE_MS, 300_000, "1000");
+        let lifetime = r.number(
+            "MAX_TOKEN_LIFETIME_SECONDS",
+            DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+            86_400,
+            "86400",
+        );
+        if lifetime < 300 {
+            r.problem(
+                "MAX_TOKEN_LIFETIME_SECONDS",
+                "must be at least 300 (Cognito's shortest token lifetime)",
+                "86400",
+            );
+        }
+        let refresh = r.number(
+            "REFRESH_TOKEN_LIFETIME_SECONDS",
+            DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS,
+            10 * 365 * 86_400,
+            "2592000",
+        );
+        let leeway = r.number("TOKEN_LEEWAY_SECONDS", DEFAULT_LEEWAY_SECONDS, 300, "5");
+        let stamp_claim = r
+            .raw("SIGNOUT_CLAIM")
+            .unwrap_or_else(|| DEFAULT_STAMP_CLAIM.to_owned());
+        if !stamp_claim
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        {
+            r.problem(
+                "SIGNOUT_CLAIM",
+                "must be letters, digits, '_' or ':'",
+                DEFAULT_STAMP_CLAIM,
+            );
+        }
+        let sdk_ms = r.number(
+            "SDK_OPERATION_TIMEOUT_MS",
+            DEFAULT_SDK_OPERATION_TIMEOUT_MS,
+            60_000,
+            "3000",
+        );
+        if sdk_ms < 50 {
+            r.problem("SDK_OPERATION_TIMEOUT_MS", "must be at least 50", "3000");
+        }
+
+        if !r.problems.is_empty() {
+            return Err(ConfigError { problems: r.problems });
+        }
+        // Every `None` below was reported as a problem above.
+        Ok(Config {
+            region: region.unwrap_or_default(),
+            user_pool_id: pool.unwrap_or_default(),
+            table: table.unwrap_or_default(),
+            app_client_ids,
+            cognito_domain,
+            jwks_url: jwks_url.expect("derived from region and pool"),
+            issuer: issuer.unwrap_or_default(),
+            logout_urls,
+            fail_open,
+            revocation_cache: Duration::from_millis(cache_ms),
+            max_token_lifetime: Duration::from_secs(lifetime),
+            refresh_token_lifetime: Duration::from_secs(refresh),
+            leeway: Duration::from_secs(leeway),
+            stamp_claim,
+            sdk_operation_timeout: Duration::from_millis(sdk_ms),
+        })
+    }
+}
+
+fn valid_pool_id(p: &str) -> bool {
+    match p.split_once('_') {
+        Some((region, id)) => {
+            !region.is_empty()
+                && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !id.is_empty()
+                && id.chars().all(|c| c.is_ascii_alphanumeric())
+        }
+        None => false,
+    }
+}
+
+/// `LOGOUT_URLS` is a JSON object from client id to a list of absolute URLs.
+/// JSON rather than a delimited list because URLs may contain `,` `;` and `=`.
+fn parse_logout_urls(raw: &str) -> Result<BTreeMap<String, Vec<String>>, String> {
+    let map: BTreeMap<String, Vec<String>> = serde_json::from_str(raw)
+        .map_err(|_| "must be a JSON object of client id to a list of URLs".to_owned())?;
+    for (client, urls) in &map {
+        for u in urls {
+            let parsed = Url::parse(u).map_err(|_| format!("entry for {client} is not an absolute URL"))?;
+            let local = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            if parsed.scheme() != "https" && !(parsed.scheme() == "http" && local) {
+                return Err(format!(
+                    "entry for {client} must use https (http only for localhost)"
+                ));
+            }
+            if parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.password().is_some() {
+                return Err(format!("entry for {client} must have no fragment and no userinfo"));
+            }
+        }
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("AWS_REGION", "eu-west-1"),
+        ("USER_POOL_ID", "eu-west-1_AbC123"),
+        ("SIGNOUT_TABLE", "revocations"),
+        ("APP_CLIENT_IDS", "abc123, def456"),
+    ];
+
+    #[test]
+    fn defaults_are_derived_from_the_pool() {
+        let c = Config::from_lookup(lookup(BASE)).unwrap();
+        assert_eq!(c.issuer, "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123");
+        assert_eq!(
+            c.jwks_url.as_str(),
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123/.well-known/jwks.json"
+        );
+        assert_eq!(c.app_client_ids.len(), 2);
+        assert!(!c.fail_open);
+        assert_eq!(c.max_token_lifetime, Duration::from_secs(86_400));
+        assert_eq!(c.revocation_cache, Duration::from_millis(1_000));
+        assert_eq!(c.stamp_claim, "signout_epoch");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_one_line_each() {
+        let err = Config::from_lookup(lookup(&[
+            ("USER_POOL_ID", "not a pool"),
+            ("AUTHORIZER_FAIL_OPEN", "maybe"),
+            ("REVOCATION_CACHE_MS", "-1"),
+            ("LOGOUT_URLS", "https://x"),
+        ]))
+        .unwrap_err();
+        let vars: Vec<_> = err.problems.iter().map(|p| p.variable).collect();
+        assert_eq!(
+            vars,
+            [
+                "AWS_REGION",
+                "USER_POOL_ID",
+                "SIGNOUT_TABLE",
+                "APP_CLIENT_IDS",
+                "LOGOUT_URLS",
+                "AUTHORIZER_FAIL_OPEN",
+                "REVOCATION_CACHE_MS"
+            ]
+        );
+        let text = err.to_string();
+        assert_eq!(text.lines().count(), 1 + vars.len());
+        assert!(text.contains("AWS_REGION: is required but not set (example: AWS_REGION=eu-west-1)"));
+    }
+
+    #[test]
+    fn pool_must_be_in_the_region() {
+        let mut env = BASE.to_vec();
+        env[0] = ("AWS_REGION", "us-east-1");
+        let err = Config::from_lookup(lookup(&env)).unwrap_err();
+        assert_eq!(err.problems[0].variable, "USER_POOL_ID");
+        assert!(err.problems[0].message.contains("us-east-1"));
+    }
+
+    #[test]
+    fn logout_urls_must_be_https_without_userinfo() {
+        for bad in [
+            r#"{"abc123":["http://app.example.com/"]}"#,
+            r#"{"abc123":["https://user@app.example.com/"]}"#,
+            r#"{"abc123":["https://app.example.com/#x"]}"#,
+            r#"{"abc123":"https://app.example.com/"}"#,
+            r#"{"abc123":["/relative"]}"#,
+        ] {
+            let mut env = BASE.to_vec();
+            env.push(("LOGOUT_URLS", bad));
+            let err = Config::from_lookup(lookup(&env)).unwrap_err();
+            assert_eq!(err.problems.len(), 1, "{bad}");
+            assert_eq!(err.problems[0].variable, "LOGOUT_URLS");
+        }
+        let mut env = BASE.to_vec();
+        env.push((
+            "LOGOUT_URLS",
+            r#"{"abc123":["https://app.example.com/bye","http://localhost:3000/"]}"#,
+        ));
+        let c = Config::from_lookup(lookup(&env)).unwrap();
+        assert_eq!(c.logout_urls["abc123"].len(), 2);
+    }
+
+    #[test]
+    fn overrides_are_honoured() {
+        let mut env = BASE.to_vec();
+        env.extend([
+            ("JWKS_URL", "http://127.0.0.1:5000/eu-west-1_AbC123/.well-known/jwks.json"),
+            ("TOKEN_ISSUER", "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"),
+            ("AUTHORIZER_FAIL_OPEN", "TRUE"),
+            ("REVOCATION_CACHE_MS", "0"),
+            ("MAX_TOKEN_LIFETIME_SECONDS", "3600"),
+        ]);
+        let c = Config::from_lookup(lookup(&env)).unwrap();
+        assert_eq!(c.jwks_url.host_str(), Some("127.0.0.1"));
+        assert!(c.fail_open);
+        assert_eq!(c.revocation_cache, Duration::ZERO);
+        assert_eq!(c.max_token_lifetime, Duration::from_secs(3600));
+    }
+}
