@@ -12,6 +12,10 @@ This wrapper adds it to moto's Cognito backend, as AWS documents it:
 * an access or ID token is refused with UnsupportedTokenTypeException;
 * an unknown or already revoked refresh token answers success (RFC 7009 style).
 
+It also lets users be found by a verified alias (`AliasAttributes` email or
+phone_number), as AdminGetUser and friends accept in AWS; moto only knows
+`UsernameAttributes`.
+
 Usage: python tools/emulator.py --port 5000 [--host 127.0.0.1] [--exit-on-stdin-eof]
 
 With --exit-on-stdin-eof the server exits when its standard input closes, so a
@@ -88,6 +92,22 @@ def _response_revoke_token(self):
     return EmptyResult()
 
 
+_moto_get_user = cognito_models.CognitoIdpUserPool._get_user
+
+
+def _get_user_by_name_or_alias(self, username: str):
+    user = _moto_get_user(self, username)
+    if user:
+        return user
+    for alias in self.extended_config.get("AliasAttributes") or []:
+        for candidate in self.users.values():
+            attrs = cognito_models.flatten_attrs(candidate.attributes)
+            if attrs.get(alias) == username and attrs.get(f"{alias}_verified") == "true":
+                return candidate
+    return None
+
+
+cognito_models.CognitoIdpUserPool._get_user = _get_user_by_name_or_alias
 cognito_models.CognitoIdpBackend.revoke_token = _backend_revoke_token
 CognitoIdpResponse.revoke_token = _response_revoke_token
 

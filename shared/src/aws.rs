@@ -58,7 +58,12 @@ pub fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Aws
             retryable: true,
         },
         SdkError::DispatchFailure(d) => AwsFailure {
-            code: if d.is_timeout() { "timeout" } else { "unreachable" }.into(),
+            code: if d.is_timeout() {
+                "timeout"
+            } else {
+                "unreachable"
+            }
+            .into(),
             retryable: true,
         },
         SdkError::ResponseError(_) => AwsFailure {

@@ -236,7 +236,10 @@ mod tests {
 
     #[test]
     fn no_record_means_active() {
-        assert_eq!(judge(&claims(1_000, None, None), &state(None), NOW), Verdict::Active);
+        assert_eq!(
+            judge(&claims(1_000, None, None), &state(None), NOW),
+            Verdict::Active
+        );
     }
 
     #[test]
@@ -247,7 +250,10 @@ mod tests {
         let s = state(Some(1_000_500));
         let before = claims(1_000, Some(0), None);
         let after = claims(1_000, Some(1_000_500), None);
-        assert_eq!(judge(&before, &s, NOW), Verdict::Revoked(Revoked::SignedOut));
+        assert_eq!(
+            judge(&before, &s, NOW),
+            Verdict::Revoked(Revoked::SignedOut)
+        );
         assert_eq!(judge(&after, &s, NOW), Verdict::Active);
     }
 
@@ -255,13 +261,22 @@ mod tests {
     fn unstamped_tokens_fall_back_to_iat_and_doubt_means_revoked() {
         let s = state(Some(1_000_500));
         // Same second as the cutoff: cannot tell, so revoked.
-        assert_eq!(judge(&claims(1_000, None, None), &s, NOW), Verdict::Revoked(Revoked::SignedOut));
+        assert_eq!(
+            judge(&claims(1_000, None, None), &s, NOW),
+            Verdict::Revoked(Revoked::SignedOut)
+        );
         // Earlier second: revoked.
-        assert_eq!(judge(&claims(999, None, None), &s, NOW), Verdict::Revoked(Revoked::SignedOut));
+        assert_eq!(
+            judge(&claims(999, None, None), &s, NOW),
+            Verdict::Revoked(Revoked::SignedOut)
+        );
         // Next second: surely after.
         assert_eq!(judge(&claims(1_001, None, None), &s, NOW), Verdict::Active);
         // A cutoff exactly on a second boundary: a token of that second is after it.
-        assert_eq!(judge(&claims(1_000, None, None), &state(Some(1_000_000)), NOW), Verdict::Active);
+        assert_eq!(
+            judge(&claims(1_000, None, None), &state(Some(1_000_000)), NOW),
+            Verdict::Active
+        );
     }
 
     #[test]
@@ -273,7 +288,10 @@ mod tests {
             Verdict::Revoked(Revoked::SignedOut)
         );
         // Sign-in in the cutoff's own second: not certain, the stamp decides.
-        assert_eq!(judge(&claims(1_000, Some(1_000_500), Some(1_000)), &s, NOW), Verdict::Active);
+        assert_eq!(
+            judge(&claims(1_000, Some(1_000_500), Some(1_000)), &s, NOW),
+            Verdict::Active
+        );
     }
 
     #[test]

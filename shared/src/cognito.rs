@@ -25,7 +25,9 @@ impl From<AwsFailure> for CognitoError {
         let code = match f.code.as_str() {
             "NotAuthorizedException" => "not_authorized",
             "UserNotFoundException" => "user_not_found",
-            "TooManyRequestsException" | "LimitExceededException" | "ThrottlingException" => "throttled",
+            "TooManyRequestsException" | "LimitExceededException" | "ThrottlingException" => {
+                "throttled"
+            }
             "UnsupportedTokenTypeException" => "unsupported_token_type",
             "UnauthorizedException" => "unauthorized_client",
             "InvalidParameterException" | "ResourceNotFoundException" => "invalid_request",
@@ -60,7 +62,11 @@ pub struct Cognito {
 impl Cognito {
     /// `secrets` holds the client secret of every app client that has one;
     /// callers never send it, this proxy adds it.
-    pub fn new(idp: Client, user_pool_id: impl Into<String>, secrets: HashMap<ClientId, String>) -> Self {
+    pub fn new(
+        idp: Client,
+        user_pool_id: impl Into<String>,
+        secrets: HashMap<ClientId, String>,
+    ) -> Self {
         Cognito {
             idp,
             user_pool_id: user_pool_id.into(),
@@ -110,7 +116,10 @@ impl Cognito {
     }
 
     /// Resolves a username or alias to the user's canonical username and `sub`.
-    pub async fn resolve_user(&self, username_or_alias: &str) -> Result<ResolvedUser, CognitoError> {
+    pub async fn resolve_user(
+        &self,
+        username_or_alias: &str,
+    ) -> Result<ResolvedUser, CognitoError> {
         let out = self
             .idp
             .admin_get_user()
@@ -137,7 +146,11 @@ impl Cognito {
 
     /// `RevokeToken`: revokes a refresh token and the tokens of its session.
     /// The client secret is added here when the client has one.
-    pub async fn revoke_refresh_token(&self, refresh_token: &str, client: &ClientId) -> Result<(), CognitoError> {
+    pub async fn revoke_refresh_token(
+        &self,
+        refresh_token: &str,
+        client: &ClientId,
+    ) -> Result<(), CognitoError> {
         self.idp
             .revoke_token()
             .token(refresh_token)
@@ -157,7 +170,11 @@ impl Cognito {
     /// Constant-time comparison of a caller-presented secret with ours.
     pub fn secret_matches(&self, client: &ClientId, presented: &str) -> bool {
         match self.secrets.get(client) {
-            Some(ours) => aws_lc_rs::constant_time::verify_slices_are_equal(ours.as_bytes(), presented.as_bytes()).is_ok(),
+            Some(ours) => aws_lc_rs::constant_time::verify_slices_are_equal(
+                ours.as_bytes(),
+                presented.as_bytes(),
+            )
+            .is_ok(),
             None => false,
         }
     }

@@ -63,7 +63,11 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "invalid configuration ({} problem(s)):", self.problems.len())?;
+        writeln!(
+            f,
+            "invalid configuration ({} problem(s)):",
+            self.problems.len()
+        )?;
         for p in &self.problems {
             writeln!(f, "  {p}")?;
         }
@@ -90,7 +94,12 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
             .filter(|v| !v.is_empty())
     }
 
-    fn problem(&mut self, variable: &'static str, message: impl Into<String>, example: &'static str) {
+    fn problem(
+        &mut self,
+        variable: &'static str,
+        message: impl Into<String>,
+        example: &'static str,
+    ) {
         self.problems.push(Problem {
             variable,
             message: message.into(),
@@ -183,7 +192,11 @@ impl Config {
         if let Some(t) = &table
             && !(3..=255).contains(&t.len())
         {
-            r.problem("SIGNOUT_TABLE", "must be 3 to 255 characters", "signout-revocations");
+            r.problem(
+                "SIGNOUT_TABLE",
+                "must be 3 to 255 characters",
+                "signout-revocations",
+            );
         }
 
         let mut app_client_ids = BTreeSet::new();
@@ -207,7 +220,10 @@ impl Config {
             _ => None,
         };
         let jwks_url = r
-            .url("JWKS_URL", "http://127.0.0.1:5000/eu-west-1_AbCdEf123/.well-known/jwks.json")
+            .url(
+                "JWKS_URL",
+                "http://127.0.0.1:5000/eu-west-1_AbCdEf123/.well-known/jwks.json",
+            )
             .or_else(|| {
                 derived_issuer
                     .as_ref()
@@ -228,7 +244,12 @@ impl Config {
         }
 
         let fail_open = r.boolean("AUTHORIZER_FAIL_OPEN", "false");
-        let cache_ms = r.number("REVOCATION_CACHE_MS", DEFAULT_REVOCATION_CACHE_MS, 300_000, "1000");
+        let cache_ms = r.number(
+            "REVOCATION_CACHE_MS",
+            DEFAULT_REVOCATION_CACHE_MS,
+            300_000,
+            "1000",
+        );
         let lifetime = r.number(
             "MAX_TOKEN_LIFETIME_SECONDS",
             DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
@@ -273,7 +294,9 @@ impl Config {
         }
 
         if !r.problems.is_empty() {
-            return Err(ConfigError { problems: r.problems });
+            return Err(ConfigError {
+                problems: r.problems,
+            });
         }
         // Every `None` below was reported as a problem above.
         Ok(Config {
@@ -300,7 +323,9 @@ fn valid_pool_id(p: &str) -> bool {
     match p.split_once('_') {
         Some((region, id)) => {
             !region.is_empty()
-                && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && region
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && !id.is_empty()
                 && id.chars().all(|c| c.is_ascii_alphanumeric())
         }
@@ -315,15 +340,21 @@ fn parse_logout_urls(raw: &str) -> Result<BTreeMap<String, Vec<String>>, String>
         .map_err(|_| "must be a JSON object of client id to a list of URLs".to_owned())?;
     for (client, urls) in &map {
         for u in urls {
-            let parsed = Url::parse(u).map_err(|_| format!("entry for {client} is not an absolute URL"))?;
+            let parsed =
+                Url::parse(u).map_err(|_| format!("entry for {client} is not an absolute URL"))?;
             let local = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
             if parsed.scheme() != "https" && !(parsed.scheme() == "http" && local) {
                 return Err(format!(
                     "entry for {client} must use https (http only for localhost)"
                 ));
             }
-            if parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.password().is_some() {
-                return Err(format!("entry for {client} must have no fragment and no userinfo"));
+            if parsed.fragment().is_some()
+                || !parsed.username().is_empty()
+                || parsed.password().is_some()
+            {
+                return Err(format!(
+                    "entry for {client} must have no fragment and no userinfo"
+                ));
             }
         }
     }
@@ -353,7 +384,10 @@ mod tests {
     #[test]
     fn defaults_are_derived_from_the_pool() {
         let c = Config::from_lookup(lookup(BASE)).unwrap();
-        assert_eq!(c.issuer, "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123");
+        assert_eq!(
+            c.issuer,
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
+        );
         assert_eq!(
             c.jwks_url.as_str(),
             "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123/.well-known/jwks.json"
@@ -389,7 +423,9 @@ mod tests {
         );
         let text = err.to_string();
         assert_eq!(text.lines().count(), 1 + vars.len());
-        assert!(text.contains("AWS_REGION: is required but not set (example: AWS_REGION=eu-west-1)"));
+        assert!(
+            text.contains("AWS_REGION: is required but not set (example: AWS_REGION=eu-west-1)")
+        );
     }
 
     #[test]
@@ -429,8 +465,14 @@ mod tests {
     fn overrides_are_honoured() {
         let mut env = BASE.to_vec();
         env.extend([
-            ("JWKS_URL", "http://127.0.0.1:5000/eu-west-1_AbC123/.well-known/jwks.json"),
-            ("TOKEN_ISSUER", "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"),
+            (
+                "JWKS_URL",
+                "http://127.0.0.1:5000/eu-west-1_AbC123/.well-known/jwks.json",
+            ),
+            (
+                "TOKEN_ISSUER",
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123",
+            ),
             ("AUTHORIZER_FAIL_OPEN", "TRUE"),
             ("REVOCATION_CACHE_MS", "0"),
             ("MAX_TOKEN_LIFETIME_SECONDS", "3600"),

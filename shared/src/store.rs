@@ -54,7 +54,10 @@ impl StoreError {
     }
 
     fn from_failure(f: AwsFailure) -> Self {
-        if f.code.contains("Throughput") || f.code.contains("Throttl") || f.code == "RequestLimitExceeded" {
+        if f.code.contains("Throughput")
+            || f.code.contains("Throttl")
+            || f.code == "RequestLimitExceeded"
+        {
             StoreError::Throttled(f.code)
         } else if f.retryable {
             StoreError::Unavailable(f.code)
@@ -84,10 +87,14 @@ pub struct RevocationState {
 impl RevocationState {
     /// The cutoff that applies: the latest of user, client and pool.
     pub fn cutoff(&self) -> Option<Cutoff> {
-        [self.user.not_before, self.client_not_before, self.pool_not_before]
-            .into_iter()
-            .flatten()
-            .max()
+        [
+            self.user.not_before,
+            self.client_not_before,
+            self.pool_not_before,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
     }
 }
 
@@ -196,7 +203,14 @@ impl Store {
     /// Raises `attr` on `pk` to `value` unless it is already at least that,
     /// and `expires_at` to `ttl` unless it is already later. One round trip
     /// when both move forward (the usual case), three at most otherwise.
-    async fn raise(&self, pk: &str, attr: &str, value: u64, ttl: u64, source: Source) -> Result<(), StoreError> {
+    async fn raise(
+        &self,
+        pk: &str,
+        attr: &str,
+        value: u64,
+        ttl: u64,
+        source: Source,
+    ) -> Result<(), StoreError> {
         let now = EpochMs::now().0;
         let vals = || {
             vec![
@@ -247,27 +261,66 @@ impl Store {
     }
 
     /// Records that every token of `sub` minted before `at` is revoked.
-    pub async fn raise_user_cutoff(&self, sub: &Sub, at: Cutoff, source: Source) -> Result<(), StoreError> {
-        self.raise(&user_key(sub), "not_before", at.0, self.ttl_after(at.secs()), source)
-            .await
+    pub async fn raise_user_cutoff(
+        &self,
+        sub: &Sub,
+        at: Cutoff,
+        source: Source,
+    ) -> Result<(), StoreError> {
+        self.raise(
+            &user_key(sub),
+            "not_before",
+            at.0,
+            self.ttl_after(at.secs()),
+            source,
+        )
+        .await
     }
 
     /// Incident response: every token of one app client minted before `at`.
-    pub async fn raise_client_cutoff(&self, client: &ClientId, at: Cutoff, source: Source) -> Result<(), StoreError> {
-        self.raise(&client_key(client), "not_before", at.0, self.ttl_after(at.secs()), source)
-            .await
+    pub async fn raise_client_cutoff(
+        &self,
+        client: &ClientId,
+        at: Cutoff,
+        source: Source,
+    ) -> Result<(), StoreError> {
+        self.raise(
+            &client_key(client),
+            "not_before",
+            at.0,
+            self.ttl_after(at.secs()),
+            source,
+        )
+        .await
     }
 
     /// Incident response: every token of the pool minted before `at`.
     pub async fn raise_pool_cutoff(&self, at: Cutoff, source: Source) -> Result<(), StoreError> {
-        self.raise(POOL_KEY, "not_before", at.0, self.ttl_after(at.secs()), source)
-            .await
+        self.raise(
+            POOL_KEY,
+            "not_before",
+            at.0,
+            self.ttl_after(at.secs()),
+            source,
+        )
+        .await
     }
 
     /// Refuses new tokens for `sub` until `until` (the trigger enforces it).
-    pub async fn block_user(&self, sub: &Sub, until: EpochMs, source: Source) -> Result<(), StoreError> {
-        self.raise(&user_key(sub), "blocked_until", until.0, self.ttl_after(until.secs()), source)
-            .await
+    pub async fn block_user(
+        &self,
+        sub: &Sub,
+        until: EpochMs,
+        source: Source,
+    ) -> Result<(), StoreError> {
+        self.raise(
+            &user_key(sub),
+            "blocked_until",
+            until.0,
+            self.ttl_after(until.secs()),
+            source,
+        )
+        .await
     }
 
     /// Records one session (`origin_jti`) of `sub` as revoked until `until_s`
@@ -362,7 +415,9 @@ impl Store {
             }
             return self.bump_ttl(&pk, ttl).await;
         }
-        Err(StoreError::Unavailable("conditional write kept losing races".into()))
+        Err(StoreError::Unavailable(
+            "conditional write kept losing races".into(),
+        ))
     }
 
     /// Drops session entries whose tokens have all expired. Best effort: each
@@ -390,7 +445,10 @@ impl Store {
         }
     }
 
-    async fn get_user_item(&self, pk: &str) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+    async fn get_user_item(
+        &self,
+        pk: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         self.ddb
             .get_item()
             .table_name(&self.table)
@@ -462,7 +520,10 @@ impl Store {
                             return Err(StoreError::Corrupt);
                         };
                         let until = v.parse().map_err(|_| StoreError::Corrupt)?;
-                        state.user.revoked_sessions.insert(OriginJti(k.clone()), until);
+                        state
+                            .user
+                            .revoked_sessions
+                            .insert(OriginJti(k.clone()), until);
                     }
                 }
             } else if Some(pk) == ckey.as_ref() {

@@ -195,7 +195,10 @@ impl KeySet {
             let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(n), URL_SAFE_NO_PAD.decode(e)) else {
                 continue;
             };
-            let components = RsaPublicKeyComponents { n: &n[..], e: &e[..] };
+            let components = RsaPublicKeyComponents {
+                n: &n[..],
+                e: &e[..],
+            };
             if let Ok(parsed) = components.to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256) {
                 keys.insert(kid, Arc::new(parsed));
             }
@@ -219,7 +222,10 @@ impl KeySet {
 /// Where keys come from: a URL fetched lazily (at most once per
 /// [`JWKS_REFETCH_INTERVAL`] on unknown `kid`), or a fixed set.
 enum KeySource {
-    Url { url: url::Url, http: reqwest::Client },
+    Url {
+        url: url::Url,
+        http: reqwest::Client,
+    },
     Fixed,
 }
 
@@ -315,7 +321,11 @@ impl Verifier {
     }
 
     fn cached_key(&self, kid: &str) -> Option<Arc<ParsedPublicKey>> {
-        self.cache.read().unwrap_or_else(|e| e.into_inner()).keys.get(kid)
+        self.cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys
+            .get(kid)
     }
 
     /// Fetches the JWKS if no fetch happened within the interval, then looks `kid` up again.
@@ -353,7 +363,12 @@ impl Verifier {
         }
     }
 
-    fn check_claims(&self, raw: &Map<String, Value>, expect: Expect, now: u64) -> Result<Claims, TokenError> {
+    fn check_claims(
+        &self,
+        raw: &Map<String, Value>,
+        expect: Expect,
+        now: u64,
+    ) -> Result<Claims, TokenError> {
         let s = |k: &str| raw.get(k).and_then(Value::as_str);
         let n = |k: &str| raw.get(k).and_then(Value::as_u64);
 
@@ -376,7 +391,9 @@ impl Verifier {
         if !self.clients.contains(client) {
             return Err(TokenError::WrongClient);
         }
-        let sub = s("sub").filter(|v| !v.is_empty()).ok_or(TokenError::MissingClaim)?;
+        let sub = s("sub")
+            .filter(|v| !v.is_empty())
+            .ok_or(TokenError::MissingClaim)?;
         let exp = n("exp").ok_or(TokenError::MissingClaim)?;
         let iat = n("iat").ok_or(TokenError::MissingClaim)?;
         if !expect.allow_expired && now >= exp.saturating_add(self.leeway) {
@@ -392,7 +409,11 @@ impl Verifier {
             return Err(TokenError::NotYetValid);
         }
         let groups = match raw.get("cognito:groups") {
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
             _ => Vec::new(),
         };
         let identity_providers = match raw.get("identities") {
@@ -412,7 +433,9 @@ impl Verifier {
             auth_time: n("auth_time"),
             jti: s("jti").map(str::to_owned),
             origin_jti: s("origin_jti").map(OriginJti::from),
-            username: s("username").or_else(|| s("cognito:username")).map(str::to_owned),
+            username: s("username")
+                .or_else(|| s("cognito:username"))
+                .map(str::to_owned),
             scope: s("scope").map(str::to_owned),
             groups,
             stamp: stamp_value(raw.get(&self.stamp_claim)),
@@ -466,7 +489,9 @@ fn split(token: &str) -> Result<Parts<'_>, TokenError> {
     if s.is_empty() {
         return Err(TokenError::BadSignature);
     }
-    let signature = URL_SAFE_NO_PAD.decode(s).map_err(|_| TokenError::NotBase64Url)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| TokenError::NotBase64Url)?;
     // Decode the payload now too, so a token that cannot be read never costs a signature check.
     if p.is_empty() || URL_SAFE_NO_PAD.decode(p).is_err() {
         return Err(TokenError::NotBase64Url);
@@ -480,7 +505,9 @@ fn split(token: &str) -> Result<Parts<'_>, TokenError> {
 }
 
 fn decode_json(part: &str) -> Result<Map<String, Value>, TokenError> {
-    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::NotBase64Url)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| TokenError::NotBase64Url)?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
         _ => Err(TokenError::NotJson),
@@ -505,7 +532,10 @@ async fn fetch_jwks(http: &reqwest::Client, url: &url::Url) -> Result<KeySet, To
     if !resp.status().is_success() {
         return Err(TokenError::JwksUnavailable);
     }
-    let body = resp.bytes().await.map_err(|_| TokenError::JwksUnavailable)?;
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|_| TokenError::JwksUnavailable)?;
     KeySet::from_json(&body)
 }
 
@@ -527,20 +557,55 @@ mod tests {
             ("a.b.c.d".into(), TokenError::Malformed),
             ("!!!.b.c".into(), TokenError::NotBase64Url),
             (format!("{}.{body}.c2ln", b64("[1]")), TokenError::NotJson),
-            (format!("{}.{body}.", b64(r#"{"alg":"none"}"#)), TokenError::AlgNone),
-            (format!("{}.{body}.c2ln", b64(r#"{"alg":"NONE"}"#)), TokenError::AlgNone),
-            (format!("{}.{body}.c2ln", b64(r#"{"alg":"HS256","kid":"k"}"#)), TokenError::AlgHmac),
-            (format!("{}.{body}.c2ln", b64(r#"{"alg":"ES256","kid":"k"}"#)), TokenError::AlgUnsupported),
-            (format!("{}.{body}.c2ln", b64(r#"{"kid":"k"}"#)), TokenError::AlgUnsupported),
-            (format!("{}.{body}.c2ln", b64(r#"{"alg":"RS256"}"#)), TokenError::MissingKid),
-            (format!("{}.{body}.c2ln", b64(r#"{"alg":"RS256","kid":""}"#)), TokenError::MissingKid),
-            (format!("{}.{body}.", b64(r#"{"alg":"RS256","kid":"k"}"#)), TokenError::BadSignature),
-            (format!("{}.{body}.*", b64(r#"{"alg":"RS256","kid":"k"}"#)), TokenError::NotBase64Url),
-            (format!("{}.%%.c2ln", b64(r#"{"alg":"RS256","kid":"k"}"#)), TokenError::NotBase64Url),
+            (
+                format!("{}.{body}.", b64(r#"{"alg":"none"}"#)),
+                TokenError::AlgNone,
+            ),
+            (
+                format!("{}.{body}.c2ln", b64(r#"{"alg":"NONE"}"#)),
+                TokenError::AlgNone,
+            ),
+            (
+                format!("{}.{body}.c2ln", b64(r#"{"alg":"HS256","kid":"k"}"#)),
+                TokenError::AlgHmac,
+            ),
+            (
+                format!("{}.{body}.c2ln", b64(r#"{"alg":"ES256","kid":"k"}"#)),
+                TokenError::AlgUnsupported,
+            ),
+            (
+                format!("{}.{body}.c2ln", b64(r#"{"kid":"k"}"#)),
+                TokenError::AlgUnsupported,
+            ),
+            (
+                format!("{}.{body}.c2ln", b64(r#"{"alg":"RS256"}"#)),
+                TokenError::MissingKid,
+            ),
+            (
+                format!("{}.{body}.c2ln", b64(r#"{"alg":"RS256","kid":""}"#)),
+                TokenError::MissingKid,
+            ),
+            (
+                format!("{}.{body}.", b64(r#"{"alg":"RS256","kid":"k"}"#)),
+                TokenError::BadSignature,
+            ),
+            (
+                format!("{}.{body}.*", b64(r#"{"alg":"RS256","kid":"k"}"#)),
+                TokenError::NotBase64Url,
+            ),
+            (
+                format!("{}.%%.c2ln", b64(r#"{"alg":"RS256","kid":"k"}"#)),
+                TokenError::NotBase64Url,
+            ),
         ];
         for (token, want) in cases {
             let got = split(&token).err();
-            assert_eq!(got.as_ref(), Some(&want), "{}", &token[..token.len().min(60)]);
+            assert_eq!(
+                got.as_ref(),
+                Some(&want),
+                "{}",
+                &token[..token.len().min(60)]
+            );
         }
     }
 
