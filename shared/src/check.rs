@@ -144,7 +144,11 @@ impl Checker {
         }
         let state = self
             .store
-            .load(&claims.sub, Some(&claims.client_id), Consistency::Eventual)
+            .load(
+                Some(&claims.sub),
+                Some(&claims.client_id),
+                Consistency::Eventual,
+            )
             .await?;
         if !self.ttl.is_zero() {
             let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());

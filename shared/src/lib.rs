@@ -16,6 +16,7 @@
 //! | [`app`] | the clients built once per cold start, and logging |
 
 pub mod app;
+pub mod authz;
 pub mod aws;
 pub mod check;
 pub mod cognito;
@@ -23,6 +24,7 @@ pub mod config;
 pub mod model;
 pub mod store;
 pub mod tokens;
+pub mod trigger;
 
 pub use check::{Decision, Revoked, Verdict};
 pub use config::Config;

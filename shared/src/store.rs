@@ -461,15 +461,19 @@ impl Store {
     }
 
     /// Reads the user, client and pool items in one `BatchGetItem`.
+    /// `sub` is `None` for machine-to-machine tokens, which have no user.
     pub async fn load(
         &self,
-        sub: &Sub,
+        sub: Option<&Sub>,
         client: Option<&ClientId>,
         consistency: Consistency,
     ) -> Result<RevocationState, StoreError> {
-        let ukey = user_key(sub);
+        let ukey = sub.map(user_key);
         let ckey = client.map(client_key);
-        let mut keys = vec![HashMap::from([("pk".to_owned(), s(&ukey))])];
+        let mut keys = Vec::with_capacity(3);
+        if let Some(u) = &ukey {
+            keys.push(HashMap::from([("pk".to_owned(), s(u))]));
+        }
         if let Some(c) = &ckey {
             keys.push(HashMap::from([("pk".to_owned(), s(c))]));
         }
@@ -511,7 +515,7 @@ impl Store {
                 return Err(StoreError::Corrupt);
             };
             let nb = read_n(&item, "not_before")?.map(EpochMs);
-            if *pk == ukey {
+            if Some(pk) == ukey.as_ref() {
                 state.user.not_before = nb;
                 state.user.blocked_until = read_n(&item, "blocked_until")?.map(EpochMs);
                 if let Some(AttributeValue::M(m)) = item.get("revoked_sessions") {

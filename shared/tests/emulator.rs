@@ -7,26 +7,16 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use signout::Verdict::Active;
 use signout::app::App;
 use signout::check::{Decision, Revoked, Verdict};
 use signout::model::{ClientId, EpochMs, OriginJti, Source, Sub};
 use signout::store::Consistency;
 use signout::tokens::{Expect, TokenError};
-use signout::{Config, Verdict::Active};
 use testkit::Fixture;
 
 async fn app(f: &Fixture, extra: &[(&str, &str)]) -> Arc<App> {
-    let config = Config::from_lookup(Fixture::lookup(f.env_with(extra))).expect("valid config");
-    let sdk = signout_sdk(f, config.sdk_operation_timeout).await;
-    Arc::new(App::build(config, &sdk, HashMap::new()))
-}
-
-/// The SDK configuration our functions use (timeouts included), aimed at `f`'s emulator.
-async fn signout_sdk(f: &Fixture, op: Duration) -> aws_config::SdkConfig {
-    f.sdk
-        .to_builder()
-        .timeout_config(signout::aws::timeouts(op))
-        .build()
+    f.app(extra).await
 }
 
 fn sub_of(token: &str) -> Sub {
@@ -217,7 +207,7 @@ async fn fifty_concurrent_cutoff_writes_leave_the_maximum() {
     }
     let state = app
         .store()
-        .load(&sub, None, Consistency::Strong)
+        .load(Some(&sub), None, Consistency::Strong)
         .await
         .unwrap();
     assert_eq!(state.user.not_before, Some(EpochMs(base + 49)));
@@ -229,7 +219,7 @@ async fn fifty_concurrent_cutoff_writes_leave_the_maximum() {
         .unwrap();
     let state = app
         .store()
-        .load(&sub, None, Consistency::Strong)
+        .load(Some(&sub), None, Consistency::Strong)
         .await
         .unwrap();
     assert_eq!(state.user.not_before, Some(EpochMs(base + 49)));
@@ -281,7 +271,7 @@ async fn concurrent_session_revocations_are_never_lost() {
     }
     let state = app
         .store()
-        .load(&sub, None, Consistency::Strong)
+        .load(Some(&sub), None, Consistency::Strong)
         .await
         .unwrap();
     assert_eq!(state.user.revoked_sessions.len(), 30);
@@ -303,7 +293,7 @@ async fn concurrent_session_revocations_are_never_lost() {
         .unwrap();
     let state = app
         .store()
-        .load(&sub, None, Consistency::Strong)
+        .load(Some(&sub), None, Consistency::Strong)
         .await
         .unwrap();
     assert_eq!(
@@ -453,8 +443,12 @@ async fn revoke_token_at_the_emulator_behaves_as_aws_documents() {
     assert_eq!(e.code, "unauthorized_client");
     // A confidential client's token needs its secret, which the proxy adds
     let conf = f.sign_in_with(&f.username, &f.secret_client_id).await;
-    let e = app
-        .cognito
+    let no_secret = signout::cognito::Cognito::new(
+        aws_sdk_cognitoidentityprovider::Client::new(&f.sdk),
+        f.pool_id.clone(),
+        HashMap::new(),
+    );
+    let e = no_secret
         .revoke_refresh_token(conf.refresh.as_deref().unwrap(), &secret_client)
         .await
         .unwrap_err();

@@ -413,3 +413,106 @@ pub async fn create_table(ddb: &ddb::Client, table: &str) {
         .await
         .expect("enable TTL");
 }
+
+impl Fixture {
+    /// Our functions' shared state, configured for this fixture (plus `extra` settings),
+    /// with the SDK timeouts our functions use.
+    pub async fn app(&self, extra: &[(&str, &str)]) -> std::sync::Arc<signout::app::App> {
+        let config = signout::Config::from_lookup(Fixture::lookup(self.env_with(extra)))
+            .expect("valid config");
+        let sdk = self
+            .sdk
+            .to_builder()
+            .timeout_config(signout::aws::timeouts(config.sdk_operation_timeout))
+            .build();
+        let mut secrets = std::collections::HashMap::new();
+        secrets.insert(
+            signout::ClientId(self.secret_client_id.clone()),
+            self.secret_client_secret.clone(),
+        );
+        std::sync::Arc::new(signout::app::App::build(config, &sdk, secrets))
+    }
+
+    /// Replaces the `{{...}}` placeholders of a sample event.
+    pub fn fill(&self, template: &str, tokens: Option<&Tokens>, sub: &str) -> String {
+        let mut s = template
+            .replace("{{CLIENT_ID}}", &self.client_id)
+            .replace("{{USER_POOL_ID}}", &self.pool_id)
+            .replace("{{SUB}}", sub)
+            .replace("{{USERNAME}}", &self.username)
+            .replace("{{REGION}}", REGION);
+        if let Some(t) = tokens {
+            s = s
+                .replace("{{ACCESS_TOKEN}}", &t.access)
+                .replace("{{ID_TOKEN}}", &t.id)
+                .replace("{{REFRESH_TOKEN}}", t.refresh.as_deref().unwrap_or(""));
+        }
+        s
+    }
+}
+
+/// The sample events of one function (`events/<dir>/*.json`), by file name.
+pub fn sample_events(dir: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(root().join("events").join(dir))
+        .unwrap_or_else(|e| panic!("events/{dir}: {e}"))
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The `sub` claim of a token (unverified; tests only).
+pub fn sub_of(token: &str) -> String {
+    signout::tokens::peek_claims(token).unwrap()["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Signs `claims` with the emulator's key (`tools/mint_token.py`), for tokens
+/// the emulator cannot mint itself (expired, stamped at a chosen instant).
+pub fn mint(claims: &serde_json::Value) -> String {
+    mint_with_header(None, claims)
+}
+
+pub fn mint_with_header(header: Option<&serde_json::Value>, claims: &serde_json::Value) -> String {
+    use std::io::Write;
+    let mut child = Command::new(python())
+        .arg(root().join("tools/mint_token.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run tools/mint_token.py");
+    let spec = serde_json::json!({"header": header, "claims": claims});
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(spec.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "mint_token.py failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+impl Fixture {
+    /// The claims of `token` with `changes` applied, re-signed with the emulator's key.
+    pub fn remint(&self, token: &str, changes: serde_json::Value) -> String {
+        let mut claims = serde_json::Value::Object(signout::tokens::peek_claims(token).unwrap());
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                claims.as_object_mut().unwrap().remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
+        }
+        mint(&claims)
+    }
+}
