@@ -16,6 +16,22 @@ It also lets users be found by a verified alias (`AliasAttributes` email or
 phone_number), as AdminGetUser and friends accept in AWS; moto only knows
 `UsernameAttributes`.
 
+And it runs the Pre Token Generation Lambda trigger, which moto never invokes.
+When a pool's LambdaConfig names one (`PreTokenGenerationConfig` with
+LambdaVersion V1_0, V2_0 or V3_0, or the legacy `PreTokenGeneration` ARN, V1_0)
+and EMULATOR_LAMBDA_ENDPOINT is set (e.g. http://127.0.0.1:9000, the invoke API
+of `cargo lambda watch`), every token issuance (sign-in, challenge answer,
+refresh) POSTs Cognito's event for that version once to
+`{endpoint}/2015-03-31/functions/{name}/invocations` (name: the ARN's function
+name) and applies the answer as Cognito does: V1 overrides the ID token only,
+V2/V3 the ID and access tokens (claims and scopes); `groupOverrideDetails`
+replaces `cognito:groups` in both; claims such as iss, sub, aud, exp, iat, jti,
+origin_jti, token_use, auth_time and client_id are never overridden. A function
+error, an answer slower than 5 s, or no answer fails the sign-in with
+UserLambdaValidationException "PreTokenGeneration failed with error ..."; an
+answer that is not a JSON object fails it with InvalidLambdaResponseException.
+Without the variable, or without the trigger, tokens are minted as before.
+
 Usage: python tools/emulator.py --port 5000 [--host 127.0.0.1] [--exit-on-stdin-eof]
 
 With --exit-on-stdin-eof the server exits when its standard input closes, so a
@@ -24,11 +40,17 @@ test process that dies (even by SIGKILL) never leaves an emulator behind.
 
 import argparse
 import base64
+import functools
+import inspect
 import json
 import os
 import sys
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 
+from joserfc import jwt as jose_jwt
 from moto.cognitoidp import models as cognito_models
 from moto.cognitoidp.exceptions import NotAuthorizedError
 from moto.cognitoidp.responses import CognitoIdpResponse
@@ -110,6 +132,254 @@ def _get_user_by_name_or_alias(self, username: str):
 cognito_models.CognitoIdpUserPool._get_user = _get_user_by_name_or_alias
 cognito_models.CognitoIdpBackend.revoke_token = _backend_revoke_token
 CognitoIdpResponse.revoke_token = _response_revoke_token
+
+# --- Pre Token Generation trigger ------------------------------------------
+
+LAMBDA_ENDPOINT_ENV = "EMULATOR_LAMBDA_ENDPOINT"
+LAMBDA_TIMEOUT_SECONDS = 5
+# The scopes moto puts in every access token (API sign-ins, no OAuth scopes).
+_SIGN_IN_SCOPES = ["aws.cognito.signin.user.admin"]
+# Claims Cognito does not let the trigger add, override or suppress.
+_PROTECTED_CLAIMS = frozenset(
+    {
+        "iss", "sub", "token_use", "exp", "iat", "jti", "origin_jti",
+        "client_id", "aud", "auth_time",
+        "acr", "amr", "at_hash", "azp", "cognito:username", "identities",
+        "nbf", "nonce",
+    }
+)  # fmt: skip
+
+
+class UserLambdaValidationException(JsonRESTError):
+    def __init__(self, message: str):
+        super().__init__(error_type="UserLambdaValidationException", message=message)
+
+
+class InvalidLambdaResponseException(JsonRESTError):
+    def __init__(self, message: str):
+        super().__init__(error_type="InvalidLambdaResponseException", message=message)
+
+
+def _trigger_failed(reason) -> UserLambdaValidationException:
+    return UserLambdaValidationException(
+        f"PreTokenGeneration failed with error {reason}."
+    )
+
+
+# The issuance in progress on this request thread: its `source` (triggerSource)
+# and `answers`, the trigger's answer per origin_jti, so that the access and
+# the ID token, which moto mints with separate calls, share one invocation.
+# Set around the backend's auth entry points (see _issuing below).
+_issuance = threading.local()
+
+
+def _pre_token_trigger(pool) -> tuple[str, str] | None:
+    """(function ARN or name, "V1_0" | "V2_0" | "V3_0") configured on the pool."""
+    lambda_config = pool.extended_config.get("LambdaConfig") or {}
+    config = lambda_config.get("PreTokenGenerationConfig") or {}
+    if config.get("LambdaArn"):
+        return config["LambdaArn"], config.get("LambdaVersion") or "V1_0"
+    if lambda_config.get("PreTokenGeneration"):
+        return lambda_config["PreTokenGeneration"], "V1_0"
+    return None
+
+
+def _function_name(arn: str) -> str:
+    """`arn:aws:lambda:<region>:<account>:function:<name>` -> name; a bare name
+    is returned as is."""
+    if ":function:" in arn:
+        return arn.split(":function:", 1)[1].split(":")[0]
+    return arn
+
+
+def _pre_token_event(pool, client_id, username, version, source) -> dict:
+    """The event Cognito sends for this version (see the developer guide,
+    "Pre token generation Lambda trigger")."""
+    user = pool._get_user(username)
+    attributes = cognito_models.flatten_attrs(user.attributes)  # includes sub
+    attributes["cognito:user_status"] = getattr(user.status, "value", user.status)
+    groups = sorted(
+        user.groups,
+        key=lambda g: (g.precedence is None, g.precedence or 0, g.group_name),
+    )
+    roles = [g.role_arn for g in groups if g.role_arn]
+    request = {
+        "userAttributes": attributes,
+        "groupConfiguration": {
+            "groupsToOverride": [g.group_name for g in groups],
+            "iamRolesToOverride": roles,
+            "preferredRole": roles[0] if roles else None,
+        },
+    }
+    if version == "V1_0":
+        response = {"claimsOverrideDetails": None}
+    else:
+        request["scopes"] = list(_SIGN_IN_SCOPES)
+        response = {"claimsAndScopeOverrideDetails": None}
+    return {
+        "version": {"V2_0": "2", "V3_0": "3"}.get(version, "1"),
+        "triggerSource": source,
+        "region": pool.region,
+        "userPoolId": pool.id,
+        "userName": user.username,
+        "callerContext": {
+            "awsSdkVersion": "aws-sdk-unknown-unknown",
+            "clientId": client_id,
+        },
+        "request": request,
+        "response": response,
+    }
+
+
+def _invoke(endpoint: str, function_name: str, event: dict) -> dict:
+    """POSTs the event to the Lambda invoke API; returns the function's answer."""
+    name = urllib.parse.quote(function_name, safe="")
+    request = urllib.request.Request(
+        f"{endpoint.rstrip('/')}/2015-03-31/functions/{name}/invocations",
+        data=json.dumps(event).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        try:
+            with urllib.request.urlopen(request, timeout=LAMBDA_TIMEOUT_SECONDS) as r:
+                status, headers, body = r.status, r.headers, r.read()
+        except urllib.error.HTTPError as error:
+            status, headers, body = error.code, error.headers, error.read()
+    except OSError as error:  # URLError, refused connection, timeout
+        reason = getattr(error, "reason", error)
+        if isinstance(reason, TimeoutError):
+            reason = "Socket timeout while invoking Lambda function"
+        raise _trigger_failed(reason)
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    message = answer.get("errorMessage") if isinstance(answer, dict) else None
+    if status >= 400 or headers.get("X-Amz-Function-Error") or message:
+        text = body.decode(errors="replace").strip()
+        raise _trigger_failed(message or text or f"HTTP {status}")
+    if not isinstance(answer, dict):
+        raise InvalidLambdaResponseException("Unrecognizable lambda output")
+    return answer
+
+
+def _pre_token_answer(pool, client_id, username, origin_jti):
+    """(version, the function's `response`) for this issuance, invoking the
+    function on first use; None when no trigger or no endpoint is configured."""
+    endpoint = os.environ.get(LAMBDA_ENDPOINT_ENV)
+    trigger = _pre_token_trigger(pool)
+    if not endpoint or trigger is None:
+        return None
+    answers = getattr(_issuance, "answers", None)
+    if answers is not None and origin_jti in answers:
+        return answers[origin_jti]
+    arn, version = trigger
+    source = getattr(_issuance, "source", None) or "TokenGeneration_Authentication"
+    event = _pre_token_event(pool, client_id, username, version, source)
+    answer = _invoke(endpoint, _function_name(arn), event)
+    result = version, answer.get("response") or {}
+    if answers is not None:
+        answers[origin_jti] = result
+    return result
+
+
+def _apply_overrides(claims: dict, token_use: str, version: str, response: dict):
+    """Applies the function's answer to one token's claims, as Cognito does."""
+    if version == "V1_0":  # claims for the ID token only
+        details = response.get("claimsOverrideDetails") or {}
+        generation = details if token_use == "id" else {}
+    else:
+        details = response.get("claimsAndScopeOverrideDetails") or {}
+        key = "idTokenGeneration" if token_use == "id" else "accessTokenGeneration"
+        generation = details.get(key) or {}
+    if "groupOverrideDetails" in details:  # both tokens, every version
+        groups = (details["groupOverrideDetails"] or {}).get("groupsToOverride")
+        if groups:
+            claims["cognito:groups"] = list(groups)
+        else:
+            claims.pop("cognito:groups", None)
+    for name, value in (generation.get("claimsToAddOrOverride") or {}).items():
+        if name not in _PROTECTED_CLAIMS:
+            claims[name] = value
+    for name in generation.get("claimsToSuppress") or []:  # suppress wins
+        if name not in _PROTECTED_CLAIMS:
+            claims.pop(name, None)
+    added = generation.get("scopesToAdd") or []
+    suppressed = generation.get("scopesToSuppress") or []
+    if token_use == "access" and (added or suppressed):
+        scopes = claims.get("scope", "").split()
+        scopes += [s for s in added if s not in scopes]
+        scopes = [s for s in scopes if s not in suppressed]
+        if scopes:
+            claims["scope"] = " ".join(scopes)
+        else:
+            claims.pop("scope", None)
+
+
+_moto_create_jwt = cognito_models.CognitoIdpUserPool.create_jwt
+
+
+def _create_jwt_with_trigger(
+    self, client_id, username, token_use, expires_in=60 * 60, extra_data=None
+):
+    token, expires_in = _moto_create_jwt(
+        self, client_id, username, token_use, expires_in, extra_data
+    )
+    origin_jti = (extra_data or {}).get("origin_jti")
+    answer = origin_jti and _pre_token_answer(self, client_id, username, origin_jti)
+    if not answer:
+        return token, expires_in
+    claims = _claims(token)
+    _apply_overrides(claims, token_use, *answer)
+    header = {"kid": "dummy", "alg": "RS256"}  # as moto signs its tokens
+    return jose_jwt.encode(header, claims, self.json_web_key), expires_in
+
+
+def _source_for_flow(auth_flow) -> str:
+    if getattr(auth_flow, "value", auth_flow) in ("REFRESH_TOKEN", "REFRESH_TOKEN_AUTH"):
+        return "TokenGeneration_RefreshTokens"
+    return "TokenGeneration_Authentication"
+
+
+def _source_for_challenge(challenge_name) -> str:
+    if challenge_name == "NEW_PASSWORD_REQUIRED":
+        return "TokenGeneration_NewPasswordChallenge"
+    return "TokenGeneration_Authentication"
+
+
+def _issuing(method, parameter: str, source_of):
+    """Wraps a backend auth entry point in an issuance context whose
+    triggerSource is `source_of(<the call's parameter>)`."""
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if getattr(_issuance, "answers", None) is not None:  # admin -> public call
+            return method(self, *args, **kwargs)
+        value = signature.bind(self, *args, **kwargs).arguments[parameter]
+        _issuance.source, _issuance.answers = source_of(value), {}
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            _issuance.source, _issuance.answers = None, None
+
+    return wrapper
+
+
+for _name, _parameter, _source_of in (
+    ("initiate_auth", "auth_flow", _source_for_flow),
+    ("admin_initiate_auth", "auth_flow", _source_for_flow),
+    ("respond_to_auth_challenge", "challenge_name", _source_for_challenge),
+    ("admin_respond_to_auth_challenge", "challenge_name", _source_for_challenge),
+):
+    _method = getattr(cognito_models.CognitoIdpBackend, _name)
+    setattr(
+        cognito_models.CognitoIdpBackend,
+        _name,
+        _issuing(_method, _parameter, _source_of),
+    )
+cognito_models.CognitoIdpUserPool.create_jwt = _create_jwt_with_trigger
 
 
 def _exit_when_stdin_closes() -> None:

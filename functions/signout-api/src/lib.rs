@@ -1,0 +1,487 @@
+//! Adapter: an API Gateway request (HTTP API v2 or REST v1, through
+//! lambda_http) in, a `signout::ops` operation, a JSON answer out.
+//!
+//! | route | who | does |
+//! | --- | --- | --- |
+//! | `POST /signout` | Bearer access token | global (default) or session sign-out |
+//! | `POST /revoke` | client (RFC 7009) | refresh token at Cognito; access/ID token's session in the store |
+//! | `POST /introspect` | IAM or client credentials | RFC 7662, after the full revocation check |
+//! | `GET /session` | Bearer token | the caller's verified claims and whether the session is active |
+//! | `POST /admin/users/{username}/signout` | IAM | cutoff (+ optional block), `AdminUserGlobalSignOut` |
+//! | `POST /admin/clients/{client_id}/signout` | IAM | cutoff for one app client |
+//! | `POST /admin/signout-all` | IAM | cutoff for the pool |
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Map, Value, json};
+use signout::app::App;
+use signout::check::Decision;
+use signout::http::{self as h, ApiError, json_response};
+use signout::model::{ClientId, Source, TokenUse};
+use signout::ops::{self, Report};
+use signout::tokens::{Expect, TokenError};
+
+/// The routes, with the path's variable part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    SignOut,
+    Revoke,
+    Introspect,
+    Session,
+    AdminUser(String),
+    AdminClient(String),
+    AdminAll,
+}
+
+impl Route {
+    fn method(&self) -> (Method, &'static str) {
+        match self {
+            Route::Session => (Method::GET, "GET"),
+            _ => (Method::POST, "POST"),
+        }
+    }
+}
+
+/// Matches `path`, without or with a leading stage segment.
+pub fn route(path: &str, stage: Option<&str>) -> Option<Route> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match_segments(&segments).or_else(|| {
+        let stage = stage.filter(|s| !s.is_empty() && *s != "$default")?;
+        (segments.first() == Some(&stage))
+            .then(|| match_segments(&segments[1..]))
+            .flatten()
+    })
+}
+
+fn decode(segment: &str) -> Option<String> {
+    let s = percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()?;
+    (!s.is_empty() && s.len() <= 256 && !s.chars().any(char::is_control)).then(|| s.into_owned())
+}
+
+fn match_segments(s: &[&str]) -> Option<Route> {
+    match s {
+        ["signout"] => Some(Route::SignOut),
+        ["revoke"] => Some(Route::Revoke),
+        ["introspect"] => Some(Route::Introspect),
+        ["session"] => Some(Route::Session),
+        ["admin", "users", user, "signout"] => decode(user).map(Route::AdminUser),
+        ["admin", "clients", client, "signout"] => decode(client).map(Route::AdminClient),
+        ["admin", "signout-all"] => Some(Route::AdminAll),
+        _ => None,
+    }
+}
+
+fn stage_of(req: &Request) -> Option<String> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(c) => c.stage.clone(),
+        RequestContext::ApiGatewayV1(c) => c.stage.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// The IAM caller of the request, when API Gateway authorized it with SigV4.
+pub fn iam_caller(req: &Request) -> Option<String> {
+    let non_empty = |s: &Option<String>| s.clone().filter(|v| !v.is_empty());
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(c) => {
+            let iam = c.authorizer.as_ref()?.iam.as_ref()?;
+            non_empty(&iam.user_arn)
+                .or_else(|| non_empty(&iam.caller_id))
+                .or_else(|| non_empty(&iam.access_key))
+        }
+        RequestContext::ApiGatewayV1(c) => non_empty(&c.identity.user_arn)
+            .or_else(|| non_empty(&c.identity.caller))
+            .or_else(|| non_empty(&c.identity.access_key)),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// Handles one request; never fails (every error is an answer).
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let response = match dispatch(app, &req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, Body::Text(body))
+}
+
+type Answer = Result<lambda_http::http::Response<String>, ApiError>;
+
+async fn dispatch(app: &App, req: &Request) -> Answer {
+    let stage = stage_of(req);
+    let Some(route) = route(req.uri().path(), stage.as_deref()) else {
+        return Err(ApiError::not_found("no such route"));
+    };
+    let (method, allow) = route.method();
+    if req.method() != method {
+        return Err(ApiError::method_not_allowed(allow));
+    }
+    let body: &[u8] = req.body().as_ref();
+    match route {
+        Route::SignOut => sign_out(app, req, body).await,
+        Route::Revoke => revoke(app, req, body).await,
+        Route::Introspect => introspect(app, req, body).await,
+        Route::Session => session(app, req).await,
+        Route::AdminUser(username) => {
+            let caller = admin(req)?;
+            admin_user(app, &caller, &username, req, body).await
+        }
+        Route::AdminClient(client) => {
+            let caller = admin(req)?;
+            if !app.verifier.knows_client(&client) {
+                return Err(ApiError::not_found("unknown app client"));
+            }
+            tracing::info!(%caller, client = %client, "admin: client cutoff");
+            no_body(req, body)?;
+            Ok(report_response(
+                &ops::client_sign_out(app, &ClientId(client)).await,
+            ))
+        }
+        Route::AdminAll => {
+            let caller = admin(req)?;
+            tracing::info!(%caller, "admin: pool cutoff");
+            no_body(req, body)?;
+            Ok(report_response(&ops::pool_sign_out(app).await))
+        }
+    }
+}
+
+/// The function refuses admin routes itself when the event carries no IAM
+/// identity, whatever the API's configuration.
+fn admin(req: &Request) -> Result<String, ApiError> {
+    iam_caller(req)
+        .ok_or_else(|| ApiError::forbidden("this route requires IAM (SigV4) authorization"))
+}
+
+fn no_body(req: &Request, body: &[u8]) -> Result<(), ApiError> {
+    let fields = h::json_object(req.headers(), body)?;
+    h::only_fields(&fields, &[])
+}
+
+/// 200 when complete; 503 with Retry-After when a retryable step failed;
+/// 502 when a step failed for good.
+pub fn report_response(report: &Report) -> lambda_http::http::Response<String> {
+    let status = match report.result() {
+        "complete" => StatusCode::OK,
+        _ if report.retryable() => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_GATEWAY,
+    };
+    let mut r = json_response(status, &report.to_json());
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut()
+            .insert(lambda_http::http::header::RETRY_AFTER, 1.into());
+    }
+    r
+}
+
+fn token_error(e: TokenError) -> ApiError {
+    if e.is_transient() {
+        ApiError::unavailable("the signing keys could not be fetched")
+    } else {
+        ApiError::invalid_token(e.code())
+    }
+}
+
+async fn sign_out(app: &App, req: &Request, body: &[u8]) -> Answer {
+    let token = h::bearer_token(req.headers())?;
+    let fields = h::json_object(req.headers(), body)?;
+    h::only_fields(&fields, &["scope", "refresh_token"])?;
+    let scope = match fields.get("scope") {
+        None => "global",
+        Some(Value::String(s)) if s == "global" || s == "session" => s.as_str(),
+        Some(Value::String(_)) => {
+            return Err(ApiError::bad_request(
+                "scope must be \"global\" or \"session\"",
+            ));
+        }
+        Some(_) => return Err(ApiError::bad_request("scope must be a string")),
+    };
+    let refresh = match fields.get("refresh_token") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 8192 => Some(s.as_str()),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "refresh_token must be a non-empty string",
+            ));
+        }
+    };
+    if refresh.is_some() && scope == "global" {
+        return Err(ApiError::bad_request(
+            "refresh_token is only used with scope \"session\"",
+        ));
+    }
+    // Verified, but not checked against the store: a retry after a partial
+    // result must be able to finish the job with the same token.
+    let verified = app
+        .verifier
+        .verify(token, Expect::ACCESS)
+        .await
+        .map_err(token_error)?;
+    let report = if scope == "global" {
+        ops::global_sign_out(app, &verified.claims, token).await
+    } else {
+        ops::session_sign_out(app, &verified.claims, refresh)
+            .await
+            .map_err(|_| {
+                ApiError::bad_request("this token has no origin_jti: use scope \"global\"")
+            })?
+    };
+    tracing::info!(scope, result = report.result(), sub = %verified.claims.sub, "sign-out");
+    Ok(report_response(&report))
+}
+
+/// RFC 7009. The client is named by Basic credentials or the `client_id`
+/// parameter; Basic credentials, when sent, must match the secret we hold.
+async fn revoke(app: &App, req: &Request, body: &[u8]) -> Answer {
+    let form = h::form(req.headers(), body)?;
+    let client = authenticate_client(app, req, &form)?
+        .ok_or_else(|| ApiError::invalid_client("client_id is required"))?;
+    let token = form
+        .get("token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::bad_request("the token parameter is required"))?;
+    let hint = form.get("token_type_hint").map(String::as_str);
+    let looks_like_jwt = token.matches('.').count() == 2;
+    let report = match hint {
+        Some("refresh_token") | None if !looks_like_jwt => {
+            ops::revoke_refresh(app, token, &client).await
+        }
+        Some("refresh_token" | "access_token" | "id_token") | None => {
+            let verified = match app.verifier.verify(token, Expect::ANY).await {
+                Ok(v) => v,
+                Err(e) if e.is_transient() => return Err(token_error(e)),
+                // RFC 7009 2.2: invalid tokens do not cause an error.
+                Err(e) => {
+                    tracing::info!(code = e.code(), "revoke: token not valid, nothing to do");
+                    return Ok(json_response(StatusCode::OK, &json!({})));
+                }
+            };
+            let c = &verified.claims;
+            if c.client_id != client {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unauthorized_client",
+                    "the token was not issued to this client",
+                ));
+            }
+            let Some(session) = c.origin_jti.clone() else {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unsupported_token_type",
+                    "this token has no origin_jti and cannot be revoked by session",
+                ));
+            };
+            ops::record_session(app, &c.sub, &session, c, Source::Revoke).await
+        }
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_token_type",
+                "token_type_hint must be refresh_token, access_token or id_token",
+            ));
+        }
+    };
+    match report.steps.first() {
+        Some(s) if s.ok => Ok(json_response(StatusCode::OK, &json!({}))),
+        // Cognito's own verdicts on the token are not errors for the caller (RFC 7009 2.2).
+        Some(s)
+            if matches!(
+                s.error.as_deref(),
+                Some("unsupported_token_type" | "not_authorized")
+            ) =>
+        {
+            Ok(json_response(StatusCode::OK, &json!({})))
+        }
+        Some(s) if s.error.as_deref() == Some("unauthorized_client") => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "the token was not issued to this client",
+        )),
+        Some(s) if s.retryable => Err(ApiError::unavailable(format!(
+            "step {} failed ({}), try again",
+            s.step,
+            s.error.as_deref().unwrap_or("error")
+        ))),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "server_error",
+            "the revocation could not be completed",
+        )),
+    }
+}
+
+/// The client of a revoke or introspect request: Basic credentials (checked
+/// against the secret we hold) or the `client_id` form parameter.
+fn authenticate_client(
+    app: &App,
+    req: &Request,
+    form: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<ClientId>, ApiError> {
+    let basic = h::basic_credentials(req.headers())?;
+    if form.contains_key("client_secret") {
+        return Err(ApiError::bad_request(
+            "do not send client_secret: this proxy holds the secrets of confidential clients",
+        ));
+    }
+    let named = match (&basic, form.get("client_id")) {
+        (Some((id, _)), Some(form_id)) if id != form_id => {
+            return Err(ApiError::invalid_client(
+                "client_id differs from the authenticated client",
+            ));
+        }
+        (Some((id, _)), _) => Some(id.clone()),
+        (None, id) => id.cloned(),
+    };
+    let Some(id) = named else { return Ok(None) };
+    if !app.verifier.knows_client(&id) {
+        return Err(ApiError::invalid_client("unknown client"));
+    }
+    let client = ClientId(id);
+    if let Some((_, secret)) = &basic
+        && !app.cognito.secret_matches(&client, secret)
+    {
+        return Err(ApiError::invalid_client("client authentication failed"));
+    }
+    Ok(Some(client))
+}
+
+/// RFC 7662. Callers authenticate with IAM or with a confidential client's credentials.
+async fn introspect(app: &App, req: &Request, body: &[u8]) -> Answer {
+    let form = h::form(req.headers(), body)?;
+    let by_iam = iam_caller(req).is_some();
+    let by_client = match h::basic_credentials(req.headers())? {
+        Some(_) => authenticate_client(app, req, &form)?.is_some(),
+        None => false,
+    };
+    if !by_iam && !by_client {
+        return Err(ApiError::invalid_client(
+            "introspection requires IAM authorization or Basic client credentials",
+        ));
+    }
+    let token = form
+        .get("token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::bad_request("the token parameter is required"))?;
+    let inactive = || Ok(json_response(StatusCode::OK, &json!({"active": false})));
+    let verified = match app.verifier.verify(token, Expect::ANY).await {
+        Ok(v) => v,
+        Err(e) if e.is_transient() => return Err(token_error(e)),
+        Err(_) => return inactive(),
+    };
+    match app.checker.check(&verified.claims).await {
+        Ok(signout::Verdict::Active) => {}
+        Ok(signout::Verdict::Revoked(_)) => return inactive(),
+        Err(e) => {
+            return Err(ApiError::unavailable(format!(
+                "the revocation store is unavailable ({})",
+                e.code()
+            )));
+        }
+    }
+    let c = &verified.claims;
+    let mut out = Map::new();
+    out.insert("active".into(), json!(true));
+    for k in [
+        "iss",
+        "sub",
+        "scope",
+        "username",
+        "jti",
+        "origin_jti",
+        "auth_time",
+        "event_id",
+    ] {
+        if let Some(v) = verified.raw.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    out.insert("client_id".into(), json!(c.client_id.as_str()));
+    out.insert("exp".into(), json!(c.exp));
+    out.insert("iat".into(), json!(c.iat));
+    out.insert("token_use".into(), json!(c.token_use.as_str()));
+    out.insert(
+        "token_type".into(),
+        json!(if c.token_use == TokenUse::Access {
+            "access_token"
+        } else {
+            "id_token"
+        }),
+    );
+    if !c.groups.is_empty() {
+        out.insert("cognito:groups".into(), json!(c.groups));
+    }
+    Ok(json_response(StatusCode::OK, &Value::Object(out)))
+}
+
+/// The caller's verified claims and whether the session is still active.
+async fn session(app: &App, req: &Request) -> Answer {
+    let token = h::bearer_token(req.headers())?;
+    let verified = app
+        .verifier
+        .verify(token, Expect::ANY)
+        .await
+        .map_err(token_error)?;
+    match app.checker.decide(&verified.claims).await {
+        Decision::Allow | Decision::AllowFailOpen(_) => {}
+        Decision::Deny(r) => return Err(ApiError::invalid_token(r.code())),
+        Decision::DenyUnavailable(e) => {
+            return Err(ApiError::unavailable(format!(
+                "the revocation store is unavailable ({})",
+                e.code()
+            )));
+        }
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"active": true, "claims": Value::Object(verified.raw)}),
+    ))
+}
+
+const MAX_BLOCK_SECONDS: u64 = 366 * 86_400;
+
+async fn admin_user(app: &App, caller: &str, username: &str, req: &Request, body: &[u8]) -> Answer {
+    let fields = h::json_object(req.headers(), body)?;
+    h::only_fields(&fields, &["block_for_seconds"])?;
+    let block = match fields.get("block_for_seconds") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v
+            .as_u64()
+            .filter(|n| *n <= MAX_BLOCK_SECONDS)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "block_for_seconds must be a whole number from 0 to {MAX_BLOCK_SECONDS}"
+                ))
+            })?,
+    };
+    let user = match app.cognito.resolve_user(username).await {
+        Ok(u) => u,
+        Err(e) if e.code == "user_not_found" => return Err(ApiError::not_found("no such user")),
+        Err(e) if e.retryable => {
+            let report = Report {
+                steps: vec![ops::Step {
+                    step: "resolve_user",
+                    ok: false,
+                    error: Some(e.code.to_owned()),
+                    retryable: true,
+                }],
+            };
+            return Ok(report_response(&report));
+        }
+        Err(e) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "server_error",
+                format!("user look-up failed ({})", e.code),
+            ));
+        }
+    };
+    tracing::info!(%caller, sub = %user.sub, block_for_seconds = block, "admin: user sign-out");
+    let report = ops::admin_sign_out(app, &user.username, &user.sub, block).await;
+    Ok(report_response(&report))
+}

@@ -1,0 +1,819 @@
+//! The sign-out API through its handler, against the emulator.
+
+mod common;
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use common::{Call, Format};
+use serde_json::{Value, json};
+use signout::app::App;
+use signout::check::Checker;
+use signout::cognito::Cognito;
+use signout::store::{Consistency, Store};
+use signout::tokens::{Expect, Verifier};
+use signout::{Revoked, Sub, Verdict};
+use testkit::{Fault, FaultProxy, Fixture};
+
+async fn verdict(app: &App, token: &str) -> Verdict {
+    let claims = app
+        .verifier
+        .verify(token, Expect::ANY)
+        .await
+        .unwrap()
+        .claims;
+    app.checker.check(&claims).await.unwrap()
+}
+
+#[tokio::test]
+async fn global_sign_out_revokes_both_tokens_everywhere_in_both_payload_formats() {
+    for format in [Format::V2, Format::V1] {
+        // GIVEN a signed-in user
+        let f = Fixture::new().await;
+        let app = f.app(&[]).await;
+        let t = f.sign_in(&f.username).await;
+        assert_eq!(verdict(&app, &t.access).await, Verdict::Active);
+
+        // WHEN they call POST /signout with their access token (no body: global)
+        let r = Call::new(format, "POST", "/signout")
+            .bearer(&t.access)
+            .send(&app)
+            .await;
+
+        // THEN both steps are reported complete
+        assert_eq!(r.status, 200, "{format:?}: {}", r.text);
+        assert_eq!(
+            r.json,
+            json!({"result": "complete", "steps": [
+                {"step": "record_cutoff", "ok": true, "error": null, "retryable": false},
+                {"step": "cognito_global_sign_out", "ok": true, "error": null, "retryable": false}
+            ]})
+        );
+        assert_eq!(r.headers["cache-control"], "no-store");
+        // AND the old access and ID tokens are rejected by the shared check
+        assert_eq!(
+            verdict(&app, &t.access).await,
+            Verdict::Revoked(Revoked::SignedOut)
+        );
+        assert_eq!(
+            verdict(&app, &t.id).await,
+            Verdict::Revoked(Revoked::SignedOut)
+        );
+        // AND Cognito refuses the refresh token and the access token
+        assert!(f.refresh(t.refresh.as_deref().unwrap()).await.is_err());
+        assert!(!f.cognito_accepts(&t.access).await);
+        // AND a fresh sign-in (a second later, unstamped tokens) works
+        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        let fresh = f.sign_in(&f.username).await;
+        assert_eq!(verdict(&app, &fresh.access).await, Verdict::Active);
+        // AND calling it again is harmless (idempotent)
+        let again = Call::new(format, "POST", "/signout")
+            .bearer(&t.access)
+            .send(&app)
+            .await;
+        assert_eq!(again.status, 200, "{}", again.text);
+    }
+}
+
+#[tokio::test]
+async fn session_sign_out_revokes_that_session_only() {
+    let f = Fixture::new().await;
+    let app = f.app(&[]).await;
+    let one = f.sign_in(&f.username).await;
+    let two = f.sign_in(&f.username).await;
+    let r = Call::new(Format::V2, "POST", "/signout")
+        .bearer(&one.access)
+        .json(json!({"scope": "session", "refresh_token": one.refresh}))
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["steps"][0]["step"], "record_session");
+    assert_eq!(r.json["steps"][1]["step"], "cognito_revoke_token");
+    assert_eq!(
+        verdict(&app, &one.access).await,
+        Verdict::Revoked(Revoked::Session)
+    );
+    assert_eq!(
+        verdict(&app, &one.id).await,
+        Verdict::Revoked(Revoked::Session)
+    );
+    assert_eq!(verdict(&app, &two.access).await, Verdict::Active);
+    assert!(f.refresh(one.refresh.as_deref().unwrap()).await.is_err());
+    assert!(f.refresh(two.refresh.as_deref().unwrap()).await.is_ok());
+    assert!(f.cognito_accepts(&two.access).await);
+}
+
+#[tokio::test]
+async fn revoking_an_access_token_rejects_its_session_downstream_though_cognito_still_accepts_it() {
+    let f = Fixture::new().await;
+    let app = f.app(&[]).await;
+    let t = f.sign_in(&f.username).await;
+    let other = f.sign_in(&f.username).await;
+    let r = Call::new(Format::V1, "POST", "/revoke")
+        .form(&format!(
+            "token={}&token_type_hint=access_token&client_id={}",
+            t.access, f.client_id
+        ))
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        verdict(&app, &t.access).await,
+        Verdict::Revoked(Revoked::Session)
+    );
+    assert!(
+        f.cognito_accepts(&t.access).await,
+        "Cognito itself cannot revoke access tokens"
+    );
+    assert_eq!(verdict(&app, &other.access).await, Verdict::Active);
+    // Tokens the session mints later (same origin_jti) stay revoked
+    let refreshed = f.refresh(t.refresh.as_deref().unwrap()).await.unwrap();
+    assert_eq!(
+        verdict(&app, &refreshed.access).await,
+        Verdict::Revoked(Revoked::Session)
+    );
+}
+
+#[tokio::test]
+async fn revoking_refresh_tokens_follows_rfc_7009() {
+    let f = Fixture::new().await;
+    let app = f.app(&[]).await;
+    // A public client names itself with client_id
+    let t = f.sign_in(&f.username).await;
+    let r = Call::new(Format::V2, "POST", "/revoke")
+        .form(&format!(
+            "token={}&token_type_hint=refresh_token&client_id={}",
+            t.refresh.as_deref().unwrap(),
+            f.client_id
+        ))
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(f.refresh(t.refresh.as_deref().unwrap()).await.is_err());
+    // A confidential client: the caller sends no secret, the proxy adds it
+    let c = f.sign_in_with(&f.username, &f.secret_client_id).await;
+    let r = Call::new(Format::V2, "POST", "/revoke")
+        .form(&format!(
+            "token={}&client_id={}",
+            c.refresh.as_deref().unwrap(),
+            f.secret_client_id
+        ))
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // Unknown and garbage tokens answer 200, as the RFC says
+    for token in ["no-such-token", "a.b.c"] {
+        let r = Call::new(Format::V2, "POST", "/revoke")
+            .form(&format!("token={token}&client_id={}", f.client_id))
+            .send(&app)
+            .await;
+        assert_eq!(r.status, 200, "{token}: {}", r.text);
+    }
+    // invalid_client: unknown client, wrong Basic secret
+    let r = Call::new(Format::V2, "POST", "/revoke")
+        .form("token=x&client_id=nosuchclient")
+        .send(&app)
+        .await;
+    assert_eq!(
+        (r.status, r.json["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:wrong", f.secret_client_id));
+    let r = Call::new(Format::V2, "POST", "/revoke")
+        .header("authorization", &format!("Basic {basic}"))
+        .form("token=x")
+        .send(&app)
+        .await;
+    assert_eq!(
+        (r.status, r.json["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    // Another client's access token is refused
+    let r = Call::new(Format::V2, "POST", "/revoke")
+        .form(&format!(
+            "token={}&client_id={}",
+            t.access, f.secret_client_id
+        ))
+        .send(&app)
+        .await;
+    assert_eq!(
+        (r.status, r.json["error"].as_str()),
+        (400, Some("unauthorized_client"))
+    );
+    // unsupported_token_type and invalid_request
+    let r = Call::new(Format::V2, "POST", "/revoke")
+        .form(&format!(
+            "token=x&token_type_hint=saml&client_id={}",
+            f.client_id
+        ))
+        .send(&app)
+        .await;
+    assert_eq!(
+        (r.status, r.json["error"].as_str()),
+        (400, Some("unsupported_token_type"))
+    );
+    let r = Call::new(Format::V2, "POST", "/revoke")
+        .form(&format!("client_id={}", f.client_id))
+        .send(&app)
+        .await;
+    assert_eq!(
+        (r.status, r.json["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+}
+
+#[tokio::test]
+async fn introspection_needs_authentication_and_reflects_revocation() {
+    let f = Fixture::new().await;
+    let app = f.app(&[]).await;
+    let t = f.sign_in(&f.username).await;
+    let body = format!("token={}", t.access);
+    let r = Call::new(Format::V2, "POST", "/introspect")
+        .form(&body)
+        .send(&app)
+        .await;
+    assert_eq!(
+        (r.status, r.json["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+
+    let r = Call::new(Format::V2, "POST", "/introspect")
+        .iam()
+        .form(&body)
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["active"], true);
+    assert_eq!(r.json["sub"], testkit::sub_of(&t.access).as_str());
+    assert_eq!(r.json["client_id"], f.client_id.as_str());
+    assert_eq!(r.json["token_type"], "access_token");
+    // With a confidential client's credentials too
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", f.secret_client_id, f.secret_client_secret));
+    let r = Call::new(Format::V1, "POST", "/introspect")
+        .header("authorization", &format!("Basic {basic}"))
+        .form(&body)
+        .send(&app)
+        .await;
+    assert_eq!(r.json["active"], true, "{}", r.text);
+
+    Call::new(Format::V2, "POST", "/signout")
+        .bearer(&t.access)
+        .send(&app)
+        .await;
+    let r = Call::new(Format::V2, "POST", "/introspect")
+        .iam()
+        .form(&body)
+        .send(&app)
+        .await;
+    assert_eq!(r.json, json!({"active": false}));
+    let r = Call::new(Format::V2, "POST", "/introspect")
+        .iam()
+        .form("token=garbage")
+        .send(&app)
+        .await;
+    assert_eq!(r.json, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn session_route_shows_claims_while_active_and_401_after_sign_out() {
+    let f = Fixture::new().await;
+    let app = f.app(&[]).await;
+    let t = f.sign_in(&f.username).await;
+    let r = Call::new(Format::V2, "GET", "/session")
+        .bearer(&t.access)
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["active"], true);
+    assert_eq!(r.json["claims"]["username"], f.username.as_str());
+    Call::new(Format::V2, "POST", "/signout")
+        .bearer(&t.access)
+        .send(&app)
+        .await;
+    let r = Call::new(Format::V2, "GET", "/session")
+        .bearer(&t.access)
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 401);
+    assert!(
+        r.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    assert!(!r.text.contains(&t.access[..20]), "never echo a token");
+}
+
+#[tokio::test]
+async fn admin_sign_out_by_username_and_alias_with_a_block_the_trigger_enforces() {
+    let f = Fixture::new().await;
+    let app = f.app(&[]).await;
+    let t = f.sign_in(&f.username).await;
+    let sub = testkit::sub_of(&t.access);
+
+    // Without IAM the function refuses by itself
+    let path = format!("/admin/users/{}/signout", f.username);
+    let r = Call::new(Format::V2, "POST", &path).send(&app).await;
+    assert_eq!(
+        (r.status, r.json["error"].as_str()),
+        (403, Some("access_denied"))
+    );
+    let r = Call::new(Format::V1, "POST", &path).send(&app).await;
+    assert_eq!(r.status, 403);
+
+    // By alias (email), with a 60 s block
+    let alias_path = format!("/admin/users/{}/signout", f.email.replace('@', "%40"));
+    let r = Call::new(Format::V1, "POST", &alias_path)
+        .iam()
+        .json(json!({"block_for_seconds": 60}))
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let steps: Vec<&str> = r.json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "record_cutoff",
+            "record_block",
+            "cognito_admin_global_sign_out"
+        ]
+    );
+    // Blocked users are denied outright while the block lasts (the cutoff is recorded too)
+    assert_eq!(
+        verdict(&app, &t.access).await,
+        Verdict::Revoked(Revoked::Blocked)
+    );
+    assert!(!f.cognito_accepts(&t.access).await);
+
+    // The trigger now refuses to mint for this user
+    let event = json!({
+        "version": "2", "triggerSource": "TokenGeneration_Authentication",
+        "callerContext": {"clientId": f.client_id},
+        "request": {"userAttributes": {"sub": sub}}, "response": {}
+    });
+    let refused = pre_token::handler(
+        &app,
+        lambda_runtime::LambdaEvent::new(event, Default::default()),
+    )
+    .await;
+    assert!(refused.unwrap_err().to_string().contains("blocked"));
+
+    // By username; an unknown user is 404
+    let r = Call::new(Format::V2, "POST", &path).iam().send(&app).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = Call::new(Format::V2, "POST", "/admin/users/nobody/signout")
+        .iam()
+        .send(&app)
+        .await;
+    assert_eq!(
+        (r.status, r.json["error"].as_str()),
+        (404, Some("not_found"))
+    );
+    let r = Call::new(Format::V2, "POST", &path)
+        .iam()
+        .json(json!({"block_for_seconds": -1}))
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn client_and_pool_cutoffs_reject_every_older_token_of_their_scope() {
+    let f = Fixture::new().await;
+    let app = f.app(&[]).await;
+    let public = f.sign_in(&f.username).await;
+    let conf = f.sign_in_with(&f.username, &f.secret_client_id).await;
+    let r = Call::new(
+        Format::V2,
+        "POST",
+        &format!("/admin/clients/{}/signout", f.client_id),
+    )
+    .iam()
+    .send(&app)
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["steps"][0]["step"], "record_client_cutoff");
+    assert_eq!(
+        verdict(&app, &public.access).await,
+        Verdict::Revoked(Revoked::SignedOut)
+    );
+    assert_eq!(verdict(&app, &conf.access).await, Verdict::Active);
+    let r = Call::new(Format::V2, "POST", "/admin/clients/unknownclient/signout")
+        .iam()
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 404);
+    let r = Call::new(Format::V1, "POST", "/admin/signout-all")
+        .iam()
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        verdict(&app, &conf.access).await,
+        Verdict::Revoked(Revoked::SignedOut)
+    );
+}
+
+#[tokio::test]
+async fn stage_prefixes_are_accepted() {
+    let f = Fixture::new().await;
+    let app = f.app(&[]).await;
+    let t = f.sign_in(&f.username).await;
+    let r = Call::new(Format::V2, "GET", "/prod/session")
+        .stage("prod")
+        .bearer(&t.access)
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = Call::new(Format::V1, "GET", "/session")
+        .stage("prod")
+        .bearer(&t.access)
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = Call::new(Format::V2, "GET", "/other/session")
+        .stage("prod")
+        .bearer(&t.access)
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 404);
+}
+
+/// An App whose Cognito calls go through a fault proxy; DynamoDB is direct.
+async fn app_with_faulty_cognito(f: &Fixture, proxy: &FaultProxy) -> App {
+    let config = signout::Config::from_lookup(Fixture::lookup(
+        f.env_with(&[("SDK_OPERATION_TIMEOUT_MS", "1000")]),
+    ))
+    .unwrap();
+    let timeouts = signout::aws::timeouts(config.sdk_operation_timeout);
+    let direct = f.sdk.to_builder().timeout_config(timeouts.clone()).build();
+    let faulty = f
+        .sdk
+        .to_builder()
+        .endpoint_url(&proxy.endpoint)
+        .timeout_config(timeouts)
+        .build();
+    let store = Store::new(
+        aws_sdk_dynamodb::Client::new(&direct),
+        config.table.clone(),
+        config.max_token_lifetime,
+    );
+    App {
+        verifier: Verifier::new(&config),
+        checker: Checker::new(store, config.revocation_cache, config.fail_open),
+        cognito: Cognito::new(
+            aws_sdk_cognitoidentityprovider::Client::new(&faulty),
+            config.user_pool_id.clone(),
+            HashMap::new(),
+        ),
+        config,
+    }
+}
+
+#[tokio::test]
+async fn cognito_faults_give_partial_with_the_step_marked_retryable_and_a_retry_completes() {
+    let f = Fixture::new().await;
+    let proxy = FaultProxy::start(&f.endpoint);
+    let app = app_with_faulty_cognito(&f, &proxy).await;
+    let faults = [
+        Fault::Error(400, "TooManyRequestsException"),
+        Fault::Error(500, "InternalErrorException"),
+        Fault::Error(503, "ServiceUnavailable"),
+        Fault::Delay(std::time::Duration::from_millis(1_500)),
+        Fault::Reset,
+    ];
+    for fault in faults {
+        let t = f.sign_in(&f.username).await;
+        proxy.set(fault.clone());
+        let r = Call::new(Format::V2, "POST", "/signout")
+            .bearer(&t.access)
+            .send(&app)
+            .await;
+        assert_eq!(r.status, 503, "{fault:?}: {}", r.text);
+        assert_eq!(r.headers["retry-after"], "1");
+        assert_eq!(r.json["result"], "partial", "{fault:?}");
+        assert_eq!(r.json["steps"][0]["ok"], true);
+        assert_eq!(r.json["steps"][1]["step"], "cognito_global_sign_out");
+        assert_eq!(r.json["steps"][1]["ok"], false);
+        assert_eq!(r.json["steps"][1]["retryable"], true, "{fault:?}");
+        // The DynamoDB record is there: downstream already rejects the token
+        assert_eq!(
+            verdict(&app, &t.access).await,
+            Verdict::Revoked(Revoked::SignedOut)
+        );
+        let state = app
+            .store()
+            .load(
+                Some(&Sub(testkit::sub_of(&t.access))),
+                None,
+                Consistency::Strong,
+            )
+            .await
+            .unwrap();
+        assert!(state.user.not_before.is_some());
+        // A retry once Cognito is back completes the job
+        proxy.set(Fault::Pass);
+        let r = Call::new(Format::V2, "POST", "/signout")
+            .bearer(&t.access)
+            .send(&app)
+            .await;
+        assert_eq!(
+            (r.status, r.json["result"].as_str()),
+            (200, Some("complete")),
+            "{fault:?}: {}",
+            r.text
+        );
+        assert!(f.refresh(t.refresh.as_deref().unwrap()).await.is_err());
+        tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_corpus_of_bad_requests_gets_the_documented_statuses() {
+    let f = Fixture::new().await;
+    let app = f.app(&[]).await;
+    let t = f.sign_in(&f.username).await;
+    let tok = t.access.as_str();
+    let huge = "x".repeat(20_000);
+    let v2 = |m: &'static str, p: &'static str| Call::new(Format::V2, m, p);
+    let cases: Vec<(&str, Call, u16, &str)> = vec![
+        (
+            "GET on /signout",
+            v2("GET", "/signout").bearer(tok),
+            405,
+            "invalid_request",
+        ),
+        (
+            "PUT on /revoke",
+            v2("PUT", "/revoke"),
+            405,
+            "invalid_request",
+        ),
+        (
+            "DELETE on /session",
+            v2("DELETE", "/session").bearer(tok),
+            405,
+            "invalid_request",
+        ),
+        (
+            "POST on /session",
+            v2("POST", "/session").bearer(tok),
+            405,
+            "invalid_request",
+        ),
+        (
+            "GET on admin",
+            v2("GET", "/admin/signout-all").iam(),
+            405,
+            "invalid_request",
+        ),
+        ("unknown route", v2("POST", "/signin"), 404, "not_found"),
+        ("root", v2("GET", "/"), 404, "not_found"),
+        (
+            "deeper route",
+            v2("POST", "/signout/extra"),
+            404,
+            "not_found",
+        ),
+        (
+            "admin without user",
+            v2("POST", "/admin/users//signout").iam(),
+            404,
+            "not_found",
+        ),
+        (
+            "no authorization",
+            v2("POST", "/signout"),
+            401,
+            "invalid_request",
+        ),
+        (
+            "basic instead of bearer",
+            v2("POST", "/signout").header("authorization", "Basic eDp5"),
+            401,
+            "invalid_request",
+        ),
+        (
+            "empty bearer",
+            v2("POST", "/signout").header("authorization", "Bearer "),
+            401,
+            "invalid_request",
+        ),
+        (
+            "doubled authorization",
+            v2("POST", "/signout").bearer(tok).bearer(tok),
+            400,
+            "invalid_request",
+        ),
+        (
+            "garbage token",
+            v2("POST", "/signout").bearer("garbage"),
+            401,
+            "invalid_token",
+        ),
+        (
+            "id token for signout",
+            v2("POST", "/signout").bearer(&t.id),
+            401,
+            "invalid_token",
+        ),
+        (
+            "text/plain body",
+            v2("POST", "/signout")
+                .bearer(tok)
+                .header("content-type", "text/plain")
+                .raw_body("{}"),
+            415,
+            "invalid_request",
+        ),
+        (
+            "no content type",
+            v2("POST", "/signout")
+                .bearer(tok)
+                .raw_body(r#"{"scope":"global"}"#),
+            415,
+            "invalid_request",
+        ),
+        (
+            "huge body",
+            v2("POST", "/signout")
+                .bearer(tok)
+                .json(json!({"scope": huge})),
+            413,
+            "invalid_request",
+        ),
+        (
+            "not json",
+            v2("POST", "/signout")
+                .bearer(tok)
+                .header("content-type", "application/json")
+                .raw_body("{scope"),
+            400,
+            "invalid_request",
+        ),
+        (
+            "json array",
+            v2("POST", "/signout").bearer(tok).json(json!(["global"])),
+            400,
+            "invalid_request",
+        ),
+        (
+            "scope number",
+            v2("POST", "/signout").bearer(tok).json(json!({"scope": 1})),
+            400,
+            "invalid_request",
+        ),
+        (
+            "scope unknown",
+            v2("POST", "/signout")
+                .bearer(tok)
+                .json(json!({"scope": "everything"})),
+            400,
+            "invalid_request",
+        ),
+        (
+            "unknown field",
+            v2("POST", "/signout")
+                .bearer(tok)
+                .json(json!({"scope": "global", "x": 1})),
+            400,
+            "invalid_request",
+        ),
+        (
+            "refresh with global",
+            v2("POST", "/signout")
+                .bearer(tok)
+                .json(json!({"refresh_token": "r"})),
+            400,
+            "invalid_request",
+        ),
+        (
+            "refresh not string",
+            v2("POST", "/signout")
+                .bearer(tok)
+                .json(json!({"scope": "session", "refresh_token": 5})),
+            400,
+            "invalid_request",
+        ),
+        (
+            "revoke json body",
+            v2("POST", "/revoke").json(json!({"token": "x"})),
+            415,
+            "invalid_request",
+        ),
+        (
+            "revoke doubled token",
+            v2("POST", "/revoke").form("token=a&token=b&client_id=c"),
+            400,
+            "invalid_request",
+        ),
+        (
+            "revoke client secret sent",
+            v2("POST", "/revoke").form("token=a&client_secret=s&client_id=c"),
+            400,
+            "invalid_request",
+        ),
+        (
+            "revoke no client",
+            v2("POST", "/revoke").form("token=a"),
+            401,
+            "invalid_client",
+        ),
+        (
+            "revoke huge",
+            v2("POST", "/revoke").form(&format!("token={huge}")),
+            413,
+            "invalid_request",
+        ),
+        (
+            "introspect no auth",
+            v2("POST", "/introspect").form("token=a"),
+            401,
+            "invalid_client",
+        ),
+        (
+            "introspect no token",
+            v2("POST", "/introspect").iam().form("x=1"),
+            400,
+            "invalid_request",
+        ),
+        (
+            "admin no iam",
+            v2("POST", "/admin/signout-all"),
+            403,
+            "access_denied",
+        ),
+        (
+            "admin body fields",
+            v2("POST", "/admin/signout-all")
+                .iam()
+                .json(json!({"all": true})),
+            400,
+            "invalid_request",
+        ),
+        (
+            "block as string",
+            Call::new(Format::V2, "POST", "/admin/users/x/signout")
+                .iam()
+                .json(json!({"block_for_seconds": "60"})),
+            400,
+            "invalid_request",
+        ),
+        (
+            "block too long",
+            Call::new(Format::V2, "POST", "/admin/users/x/signout")
+                .iam()
+                .json(json!({"block_for_seconds": 99999999999u64})),
+            400,
+            "invalid_request",
+        ),
+        (
+            "v1 unknown route",
+            Call::new(Format::V1, "POST", "/nope"),
+            404,
+            "not_found",
+        ),
+        (
+            "v1 wrong method",
+            Call::new(Format::V1, "PATCH", "/signout").bearer(tok),
+            405,
+            "invalid_request",
+        ),
+    ];
+    assert!(cases.len() >= 30);
+    for (what, call, status, error) in &cases {
+        let r = call.send(&app).await;
+        assert_eq!(r.status, *status, "{what}: {}", r.text);
+        assert_eq!(r.json["error"], *error, "{what}: {}", r.text);
+        assert!(r.json["error_description"].is_string(), "{what}");
+        assert!(!r.text.contains(&tok[..40]), "{what}: a token was echoed");
+        assert!(!r.text.contains("xxxxxxxxxx"), "{what}: input was echoed");
+    }
+    // Invalid UTF-8 in a base64-encoded body
+    let mut ev = v2("POST", "/signout")
+        .bearer(tok)
+        .header("content-type", "application/json")
+        .event();
+    ev["body"] = json!(base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe, 0xfd]));
+    ev["isBase64Encoded"] = json!(true);
+    let r = common::send_event(&app, &ev).await;
+    assert_eq!(
+        (r.status, r.json["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{}",
+        r.text
+    );
+    // The 405 names what is allowed
+    let r = v2("GET", "/signout").send(&app).await;
+    assert_eq!(r.headers["allow"], "POST");
+    // Nothing above signed the user out
+    assert_eq!(verdict(&app, tok).await, Verdict::Active);
+    let _ = Value::Null;
+}
