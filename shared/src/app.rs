@@ -22,8 +22,11 @@ impl App {
     /// problem, returns every problem, one line each.
     pub async fn from_env() -> Result<Arc<App>, String> {
         let config = Config::from_env().map_err(|e| e.to_string())?;
-        let secrets = Cognito::secrets_from_env()?;
         let sdk = crate::aws::sdk_config(config.sdk_operation_timeout).await;
+        let raw = crate::secrets::resolve(&sdk, "APP_CLIENT_SECRETS")
+            .await
+            .map_err(|e| e.to_string())?;
+        let secrets = Cognito::parse_secrets(raw.as_deref())?;
         Ok(Arc::new(App::build(config, &sdk, secrets)))
     }
 

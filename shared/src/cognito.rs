@@ -74,13 +74,12 @@ impl Cognito {
         }
     }
 
-    /// Reads client secrets from `APP_CLIENT_SECRETS`, a JSON object of client
-    /// id to secret (in AWS, resolved from Secrets Manager by the template).
-    pub fn secrets_from_env() -> Result<HashMap<ClientId, String>, String> {
-        match std::env::var("APP_CLIENT_SECRETS") {
-            Err(_) => Ok(HashMap::new()),
-            Ok(raw) if raw.trim().is_empty() => Ok(HashMap::new()),
-            Ok(raw) => serde_json::from_str::<HashMap<String, String>>(&raw)
+    /// Parses client secrets: a JSON object of client id to secret (from
+    /// `APP_CLIENT_SECRETS`, or the Secrets Manager secret `APP_CLIENT_SECRETS_ARN` names).
+    pub fn parse_secrets(raw: Option<&str>) -> Result<HashMap<ClientId, String>, String> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(HashMap::new()),
+            Some(raw) => serde_json::from_str::<HashMap<String, String>>(raw)
                 .map(|m| m.into_iter().map(|(k, v)| (ClientId(k), v)).collect())
                 .map_err(|_| {
                     "APP_CLIENT_SECRETS: must be a JSON object of client id to secret (example: APP_CLIENT_SECRETS={\"1example23456789\":\"<secret>\"})".to_owned()

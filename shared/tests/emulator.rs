@@ -602,3 +602,56 @@ async fn the_verdict_cache_serves_hits_without_the_store_until_its_ttl_passes() 
         Verdict::Revoked(Revoked::SignedOut)
     );
 }
+
+#[tokio::test]
+async fn secrets_come_from_secrets_manager_when_an_arn_is_set() {
+    let f = Fixture::new().await;
+    let sm = aws_sdk_secretsmanager::Client::new(&f.sdk);
+    let name = testkit::unique("client-secrets-");
+    let value = format!(
+        r#"{{"{}":"{}"}}"#,
+        f.secret_client_id, f.secret_client_secret
+    );
+    let arn = sm
+        .create_secret()
+        .name(&name)
+        .secret_string(&value)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let get = |k: &str| match k {
+        "APP_CLIENT_SECRETS_ARN" => Some(arn.clone()),
+        "APP_CLIENT_SECRETS" => Some("{}".to_owned()),
+        _ => None,
+    };
+    let got = signout::secrets::resolve_with(&f.sdk, "APP_CLIENT_SECRETS", get)
+        .await
+        .unwrap();
+    assert_eq!(
+        got.as_deref(),
+        Some(value.as_str()),
+        "the ARN wins over the plain variable"
+    );
+    let parsed = signout::cognito::Cognito::parse_secrets(got.as_deref()).unwrap();
+    assert_eq!(
+        parsed[&ClientId(f.secret_client_id.clone())],
+        f.secret_client_secret
+    );
+
+    let plain = signout::secrets::resolve_with(&f.sdk, "APP_CLIENT_SECRETS", |k| {
+        (k == "APP_CLIENT_SECRETS").then(|| "{}".to_owned())
+    })
+    .await
+    .unwrap();
+    assert_eq!(plain.as_deref(), Some("{}"));
+    let missing = signout::secrets::resolve_with(&f.sdk, "APP_CLIENT_SECRETS", |k| {
+        (k == "APP_CLIENT_SECRETS_ARN")
+            .then(|| "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope".to_owned())
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(missing.variable, "APP_CLIENT_SECRETS_ARN");
+    assert!(signout::cognito::Cognito::parse_secrets(Some("not json")).is_err());
+}

@@ -58,11 +58,16 @@ pub fn free_port() -> u16 {
 /// Starts an emulator process of our own (not the shared one), e.g. for tests
 /// that stop it to provoke failures.
 pub fn start_emulator() -> Emulator {
+    start_emulator_env(&[])
+}
+
+fn start_emulator_env(env: &[(&str, &str)]) -> Emulator {
     let port = free_port();
     let mut child = Command::new(python())
         .arg(root().join("tools/emulator.py"))
         .args(["--port", &port.to_string(), "--exit-on-stdin-eof"])
         .env("MOTO_ALLOW_NONEXISTENT_REGION", "true")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -651,4 +656,179 @@ fn proxy_one(
     }
     client.write_all(&response)?;
     Ok(())
+}
+
+/// Starts an emulator whose Pre Token Generation hook invokes functions at
+/// `lambda_endpoint` (the invoke API of `cargo lambda watch`).
+pub fn start_emulator_with_lambda(lambda_endpoint: &str) -> Emulator {
+    start_emulator_env(&[("EMULATOR_LAMBDA_ENDPOINT", lambda_endpoint)])
+}
+
+/// A minimal HTTP/1.0 POST on loopback: (status, body). Tests only.
+pub fn http_post(url: &str, body: &str, timeout: Duration) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut s = TcpStream::connect(host).expect("connect");
+    s.set_read_timeout(Some(timeout)).unwrap();
+    write!(
+        s,
+        "POST /{path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).expect("read response");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// `cargo lambda watch` running our real function binaries, killed (with its
+/// whole process group) when dropped.
+pub struct LambdaWatch {
+    pub port: u16,
+    pub endpoint: String,
+    child: Child,
+}
+
+impl LambdaWatch {
+    /// Starts `cargo lambda watch` on `port` with `env` for the functions.
+    pub fn start(port: u16, env: &[(String, String)]) -> LambdaWatch {
+        use std::os::unix::process::CommandExt;
+        let env_file = std::env::temp_dir().join(unique("lambda-watch-env-"));
+        let text: String = env.iter().map(|(k, v)| format!("{k}='{v}'\n")).collect();
+        std::fs::write(&env_file, text).unwrap();
+        let log = env_file.with_extension("out");
+        let log_err = env_file.with_extension("err");
+        let bin = root().join(".venv/bin");
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let child = Command::new(bin.join("cargo-lambda"))
+            .args([
+                "lambda",
+                "watch",
+                "--ignore-changes",
+                "--quiet",
+                "-A",
+                "127.0.0.1",
+                "-P",
+                &port.to_string(),
+            ])
+            .arg("--env-file")
+            .arg(&env_file)
+            .current_dir(root())
+            .env("PATH", path)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(&log_err).unwrap())
+            .process_group(0)
+            .spawn()
+            .expect("start cargo lambda watch");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "cargo lambda watch did not start: {}",
+                std::fs::read_to_string(&log_err).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        LambdaWatch {
+            port,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child,
+        }
+    }
+
+    /// Invokes `function` through the Lambda invoke API: (status, body).
+    /// The first call of a function builds it, so the wait is long.
+    pub fn invoke(&self, function: &str, event: &str) -> (u16, String) {
+        http_post(
+            &format!(
+                "{}/2015-03-31/functions/{function}/invocations",
+                self.endpoint
+            ),
+            event,
+            Duration::from_secs(600),
+        )
+    }
+}
+
+impl Drop for LambdaWatch {
+    fn drop(&mut self) {
+        // Negative pid: the whole group (cargo, watchexec, the function processes).
+        let _ = Command::new("kill")
+            .args(["-s", "TERM", "--", &format!("-{}", self.child.id())])
+            .status();
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Fixture {
+    /// The environment `cargo lambda watch` gives our functions: the settings,
+    /// the SDK's own endpoint variables and throwaway credentials.
+    pub fn function_env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut env = self.env_with(extra);
+        for (k, v) in [
+            ("AWS_ENDPOINT_URL_DYNAMODB", self.endpoint.as_str()),
+            (
+                "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+                self.endpoint.as_str(),
+            ),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", self.endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_DEFAULT_REGION", REGION),
+            ("RUST_LOG", "info"),
+        ] {
+            env.push((k.to_owned(), v.to_owned()));
+        }
+        env.push((
+            "APP_CLIENT_SECRETS".to_owned(),
+            format!(
+                r#"{{"{}":"{}"}}"#,
+                self.secret_client_id, self.secret_client_secret
+            ),
+        ));
+        env
+    }
+
+    /// Attaches the Pre Token Generation trigger (`pre-token`) to this pool.
+    pub async fn attach_trigger(&self, version: &str) {
+        let cfg = idp::types::PreTokenGenerationVersionConfigType::builder()
+            .lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:pre-token")
+            .lambda_version(idp::types::PreTokenGenerationLambdaVersionType::from(
+                version,
+            ))
+            .build()
+            .unwrap();
+        self.idp
+            .update_user_pool()
+            .user_pool_id(&self.pool_id)
+            .lambda_config(
+                idp::types::LambdaConfigType::builder()
+                    .pre_token_generation_config(cfg)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("attach trigger");
+    }
 }
