@@ -4,17 +4,35 @@ PYTHON ?= python3
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run demo test lint fmt venv clean
+VENV_DEPLOY := .venv-deploy
+SAM_ENV := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline SAM_CLI_TELEMETRY=0
 
-## The README's first command: the product running locally, with a walkthrough.
+.PHONY: run demo test test-rust test-template sam-build lint fmt venv venv-deploy clean
+
+## The README's first command: the emulator, the four functions under
+## cargo lambda watch, and a walkthrough; left running until Ctrl-C.
 run: venv
+	cargo run -p testkit --example walkthrough
+
+## The shared crate's own demo (no Lambda runtime).
+demo: venv
 	cargo run -p signout --example demo
 
-demo: run
+## The README's second command: every test (unit, emulator, functions under
+## cargo lambda watch, the walkthrough end to end, the SAM template).
+test: test-rust test-template
 
-## The README's second command: every test (unit, emulator, functions).
-test: venv
+test-rust: venv
 	cargo test --workspace --all-targets
+
+test-template: venv-deploy
+	$(SAM_ENV) $(VENV_DEPLOY)/bin/sam validate --lint --template template.yaml --region us-east-1
+	$(VENV_DEPLOY)/bin/cfn-lint template.yaml
+	$(VENV_DEPLOY)/bin/python tests/template_test.py
+
+## `sam build` of all four functions (release builds through cargo-lambda).
+sam-build: venv venv-deploy
+	$(SAM_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV_DEPLOY)/bin/sam build --template template.yaml
 
 lint:
 	cargo fmt --all -- --check
@@ -30,5 +48,12 @@ $(VENV)/.installed: tools/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	touch $@
 
+venv-deploy: $(VENV_DEPLOY)/.installed
+
+$(VENV_DEPLOY)/.installed: tools/requirements-deploy.txt
+	test -x $(VENV_DEPLOY)/bin/python || $(PYTHON) -m venv $(VENV_DEPLOY)
+	$(VENV_DEPLOY)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-deploy.txt
+	touch $@
+
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) $(VENV_DEPLOY) target .aws-sam

@@ -832,3 +832,10 @@ impl Fixture {
             .expect("attach trigger");
     }
 }
+
+pub mod walkthrough;
+
+/// The claims of a token as JSON (unverified; walkthrough and tests only).
+pub fn signout_claims(token: &str) -> serde_json::Value {
+    serde_json::Value::Object(signout::tokens::peek_claims(token).unwrap_or_default())
+}

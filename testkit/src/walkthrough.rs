@@ -1,0 +1,273 @@
+//! The local walkthrough behind `make run`: the emulator, the four functions
+//! under `cargo lambda watch`, and a newcomer's tour, each request and answer
+//! printed. Every step checks its answer, so the same code is an end-to-end
+//! test (`testkit/tests/walkthrough.rs`).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::{Fixture, LambdaWatch, Tokens, free_port, start_emulator_with_lambda};
+
+/// What a plain HTTP request got back.
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// A minimal HTTP/1.0 client on loopback (walkthrough and tests only).
+pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut s = TcpStream::connect(host).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(600))).unwrap();
+    let mut head = format!("{method} /{path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).expect("read response");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Answer {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+/// Shortens a token for printing: the walkthrough never prints a whole one.
+pub fn short(token: &str) -> String {
+    format!("{}…({} bytes)", &token[..10.min(token.len())], token.len())
+}
+
+fn say(n: &mut u32, what: &str) {
+    *n += 1;
+    println!("\n\x1b[1m== {n}. {what}\x1b[0m");
+}
+
+fn check(ok: bool, what: &str) -> Result<(), String> {
+    if ok {
+        println!("   ✔ {what}");
+        Ok(())
+    } else {
+        Err(format!("walkthrough step failed: {what}"))
+    }
+}
+
+const TARGET: &str = "http://localhost:3000/signed-out";
+const STATE_KEY: &str = "local-walkthrough-state-key-0123456789abcdef";
+
+/// Everything running: the emulator, the fixture, the functions.
+pub struct Running {
+    pub emu: crate::Emulator,
+    pub f: Fixture,
+    pub watch: LambdaWatch,
+}
+
+impl Running {
+    fn url(&self, function: &str, path: &str) -> String {
+        format!("{}/lambda-url/{function}{path}", self.watch.endpoint)
+    }
+}
+
+/// Starts the emulator (which calls our trigger), seeds it, and starts the functions.
+pub async fn start(lambda_port: Option<u16>) -> Running {
+    let port = lambda_port.unwrap_or_else(free_port);
+    let emu = start_emulator_with_lambda(&format!("http://127.0.0.1:{port}"));
+    let f = Fixture::on(&emu.endpoint).await;
+    f.attach_trigger("V2_0").await;
+    let logout_urls = json!({ f.client_id.clone(): [TARGET] }).to_string();
+    let callback = format!("http://localhost:{port}/lambda-url/logout/logout/callback");
+    let cookies = r#"[{"name":"app_session","path":"/","http_only":true,"same_site":"Lax"},{"name":"refresh_token","path":"/","http_only":true,"same_site":"Strict"}]"#;
+    let env = f.function_env(&[
+        ("COGNITO_DOMAIN", "https://auth.example.com"),
+        ("LOGOUT_URLS", &logout_urls),
+        ("LOGOUT_CALLBACK_URL", &callback),
+        ("LOGOUT_STATE_KEY", STATE_KEY),
+        ("LOGOUT_COOKIES", cookies),
+        ("LOGOUT_REFRESH_COOKIE", "refresh_token"),
+    ]);
+    let watch = LambdaWatch::start(port, &env);
+    // cargo lambda watch builds and starts a function on its first invoke; do
+    // it now, so the emulator's trigger call (5 s limit, as at Cognito) finds it warm.
+    for function in ["pre-token", "authorizer", "signout-api", "logout"] {
+        watch.invoke(function, "{}");
+    }
+    Running { emu, f, watch }
+}
+
+fn authorizer_event(token: &str) -> String {
+    json!({
+        "version": "2.0", "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:local/$default/GET/session",
+        "identitySource": [format!("Bearer {token}")], "routeKey": "GET /session",
+        "rawPath": "/session", "headers": {"authorization": format!("Bearer {token}")},
+        "requestContext": {"http": {"method": "GET", "path": "/session"}}
+    })
+    .to_string()
+}
+
+fn stamp(token: &str) -> Value {
+    crate::signout_claims(token)["signout_epoch"].clone()
+}
+
+/// Plays the tour against `r`. Returns the first step whose answer was wrong.
+pub async fn tour(r: &Running) -> Result<(), String> {
+    let f = &r.f;
+    let mut n = 0;
+    say(&mut n, "The local AWS: moto (DynamoDB, Cognito, + RevokeToken and the trigger hook) and the functions");
+    println!("   emulator        {}", r.emu.endpoint);
+    println!("   functions       {} (cargo lambda watch)", r.watch.endpoint);
+    println!("   user pool       {} (Pre Token Generation trigger V2_0 → pre-token)", f.pool_id);
+    println!("   app client      {}", f.client_id);
+    println!("   user            {} / {}", f.username, f.password);
+    println!("   table           {}", f.table);
+
+    say(&mut n, "Sign in (InitiateAuth USER_PASSWORD_AUTH): the emulator calls our trigger, which stamps the tokens");
+    let first = f.sign_in(&f.username).await;
+    println!("   access token    {}", short(&first.access));
+    println!("   signout_epoch   {} (no sign-out yet)", stamp(&first.access));
+    check(stamp(&first.access) == json!(0) && stamp(&first.id) == json!(0), "both tokens carry signout_epoch = 0")?;
+
+    say(&mut n, "GET /session through the authorizer (HTTP API 2.0 event, simple response)");
+    let (status, body) = r.watch.invoke("authorizer", &authorizer_event(&first.access));
+    println!("   authorizer → {status} {body}");
+    check(body.contains("\"isAuthorized\":true"), "the authorizer allows the token")?;
+    let bearer = format!("Bearer {}", first.access);
+    let a = request("GET", &r.url("signout-api", "/session"), &[("authorization", &bearer)], "");
+    println!("   GET /session → {} {}", a.status, &a.body[..a.body.len().min(120)]);
+    check(a.status == 200, "the session route answers 200 with the claims")?;
+
+    say(&mut n, "POST /signout (global): the cutoff is recorded, then Cognito's GlobalSignOut");
+    let a = request("POST", &r.url("signout-api", "/signout"), &[("authorization", &bearer)], "");
+    println!("   POST /signout → {} {}", a.status, a.body);
+    check(a.status == 200 && a.body.contains("\"complete\""), "both steps complete")?;
+
+    say(&mut n, "The same token now: denied by the authorizer, 401 on /session, refused by Cognito");
+    let (_, body) = r.watch.invoke("authorizer", &authorizer_event(&first.access));
+    println!("   authorizer → {body}");
+    check(body.contains("\"isAuthorized\":false"), "the authorizer denies the signed-out token")?;
+    let a = request("GET", &r.url("signout-api", "/session"), &[("authorization", &bearer)], "");
+    println!("   GET /session → {} {}", a.status, a.header("www-authenticate").unwrap_or(""));
+    check(a.status == 401, "the session route answers 401")?;
+    check(!f.cognito_accepts(&first.access).await, "Cognito's GetUser refuses it too")?;
+
+    say(&mut n, "Sign in again at once: the trigger stamps the cutoff, so the new token passes even within the same second");
+    let second = f.sign_in(&f.username).await;
+    println!("   signout_epoch   {}", stamp(&second.access));
+    check(stamp(&second.access).as_u64().unwrap_or(0) > 0, "the new token carries the cutoff")?;
+    let (_, body) = r.watch.invoke("authorizer", &authorizer_event(&second.access));
+    check(body.contains("\"isAuthorized\":true"), "the authorizer allows the new token")?;
+
+    say(&mut n, "Browser logout: GET /logout (OIDC style) → Cognito's /logout → our callback → the app, cookies cleared");
+    logout_chain(r, &second).await?;
+
+    say(&mut n, "The logged-out session is revoked downstream");
+    let (_, body) = r.watch.invoke("authorizer", &authorizer_event(&second.access));
+    println!("   authorizer → {body}");
+    check(body.contains("\"isAuthorized\":false"), "the authorizer denies the logged-out session")?;
+    check(f.refresh(second.refresh.as_deref().unwrap_or("")).await.is_err(), "its refresh token was revoked at Cognito")?;
+    Ok(())
+}
+
+async fn logout_chain(r: &Running, t: &Tokens) -> Result<(), String> {
+    let f = &r.f;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", &f.client_id)
+        .append_pair("post_logout_redirect_uri", TARGET)
+        .append_pair("id_token_hint", &t.id)
+        .append_pair("state", "af0ifjsldkj")
+        .finish();
+    let cookie = format!("app_session=abc; refresh_token={}", t.refresh.as_deref().unwrap_or(""));
+    let a = request("GET", &r.url("logout", &format!("/logout?{query}")), &[("cookie", &cookie)], "");
+    let to_cognito = a.header("location").unwrap_or("").to_owned();
+    println!("   GET /logout → {} Location: {to_cognito}", a.status);
+    for c in a.all("set-cookie") {
+        println!("   Set-Cookie: {}", c.split_once('=').map(|(k, rest)| format!("{k}={}", if rest.starts_with(';') { rest.to_owned() } else { "<signed state>".into() })).unwrap_or_default());
+    }
+    check(a.status == 302 && to_cognito.starts_with("https://auth.example.com/logout?"), "first hop: Cognito's /logout")?;
+    check(a.all("set-cookie").iter().any(|c| c.starts_with("app_session=;")), "the app cookie is expired")?;
+    let state_cookie = a
+        .all("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("__Host-signout_state=") && !c.starts_with("__Host-signout_state=;"))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+        .ok_or("no state cookie was set")?;
+    // Cognito's hosted UI is not emulated: we follow its documented redirect to logout_uri.
+    println!("   (Cognito clears its own cookie and redirects to our callback: followed here by hand)");
+    let a = request("GET", &r.url("logout", "/logout/callback"), &[("cookie", &state_cookie)], "");
+    let final_target = a.header("location").unwrap_or("").to_owned();
+    println!("   GET /logout/callback → {} Location: {final_target}", a.status);
+    check(a.status == 302 && final_target == format!("{TARGET}?state=af0ifjsldkj"), "last hop: the app, with state echoed")?;
+    let replay = request("GET", &r.url("logout", "/logout/callback"), &[("cookie", &state_cookie)], "");
+    check(replay.status == 400 && replay.header("location").is_none(), "a replayed state cookie is refused")?;
+    let evil = request("GET", &r.url("logout", &format!("/logout?client_id={}&logout_uri=https%3A%2F%2Fevil.example%2F", f.client_id)), &[], "");
+    check(evil.status == 400 && evil.header("location").is_none(), "a hostile target gets 400 and no redirect")?;
+    Ok(())
+}
+
+/// The ready-to-paste commands printed after the tour.
+pub fn commands(r: &Running) -> String {
+    let f = &r.f;
+    let p = r.watch.port;
+    format!(
+        r#"
+Everything keeps running. Try it yourself (Ctrl-C stops it all):
+
+  # sign in (any AWS CLI or SDK works against the emulator)
+  aws --endpoint-url {emu} --region us-east-1 cognito-idp initiate-auth \
+      --client-id {client} --auth-flow USER_PASSWORD_AUTH \
+      --auth-parameters USERNAME={user},PASSWORD='{pw}'
+  TOKEN=<AccessToken from above>
+
+  curl -i http://127.0.0.1:{p}/lambda-url/signout-api/session -H "Authorization: Bearer $TOKEN"
+  curl -i -X POST http://127.0.0.1:{p}/lambda-url/signout-api/signout -H "Authorization: Bearer $TOKEN"
+  curl -i "http://127.0.0.1:{p}/lambda-url/logout/logout?client_id={client}&logout_uri=https%3A%2F%2Fevil.example%2F"
+
+  # the functions with the sample events (fill the {{{{...}}}} placeholders first: events/README.md)
+  .venv/bin/cargo-lambda lambda invoke -P {p} pre-token --data-file events/pre-token/v2-authentication.json
+  .venv/bin/cargo-lambda lambda invoke -P {p} authorizer --data-file events/authorizer/rest-token-garbage.json
+  .venv/bin/cargo-lambda lambda invoke -P {p} signout-api --data-file events/signout-api/v2-signout.json
+  .venv/bin/cargo-lambda lambda invoke -P {p} logout --data-file events/logout/v2-logout-hostile-target.json
+"#,
+        emu = r.emu.endpoint,
+        client = f.client_id,
+        user = f.username,
+        pw = f.password,
+    )
+}
