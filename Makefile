@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 VENV_DEPLOY := .venv-deploy
 SAM_ENV := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline SAM_CLI_TELEMETRY=0
 
-.PHONY: run demo test test-rust test-template sam-build lint fmt venv venv-deploy clean
+.PHONY: run demo test test-rust test-template sam-build fuzz lint fmt venv venv-deploy clean
 
 ## The README's first command: the emulator, the four functions under
 ## cargo lambda watch, and a walkthrough; left running until Ctrl-C.
@@ -31,8 +31,16 @@ test-template: venv-deploy
 	$(VENV_DEPLOY)/bin/python tests/template_test.py
 
 ## `sam build` of all four functions (release builds through cargo-lambda).
+## ARCH=x86_64 here: this machine's toolchain has no aarch64 standard library.
+ARCH ?= x86_64
 sam-build: venv venv-deploy
-	$(SAM_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV_DEPLOY)/bin/sam build --template template.yaml
+	$(SAM_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV_DEPLOY)/bin/sam build --template template.yaml \
+		--parameter-overrides Architecture=$(ARCH)
+
+## Every fuzz target for FUZZ_SECONDS each (cargo-fuzz, libFuzzer); results in fuzz/RESULTS.md.
+FUZZ_SECONDS ?= 60
+fuzz:
+	fuzz/run.sh $(FUZZ_SECONDS)
 
 lint:
 	cargo fmt --all -- --check
