@@ -1,0 +1,147 @@
+//! Browser sign-out: `GET /logout` and `GET /logout/callback`.
+//!
+//! The browser arrives with Cognito's parameters (`client_id`, `logout_uri`)
+//! or OpenID Connect RP-Initiated Logout's (`client_id`,
+//! `post_logout_redirect_uri`, `id_token_hint`, `state`; `logout_hint` and
+//! `ui_locales` are accepted and ignored). [`Logout::start`]:
+//!
+//! 1. refuses anything ambiguous (a repeated parameter, both target names),
+//!    an unknown client, a hint that does not verify or names another client,
+//!    a target that is not byte for byte an entry of the client's
+//!    `LOGOUT_URLS`, and a `state` too large to carry in the state cookie:
+//!    a fixed 400 page, no redirect, no cookie, nothing revoked;
+//! 2. revokes the refresh-token cookie at Cognito, then records the hinted
+//!    session (or, with `LOGOUT_SCOPE=global`, the user) in the store. A
+//!    failing step is logged with its code and never stops the browser;
+//! 3. expires the configured app cookies, sets a signed five-minute state
+//!    cookie, and sends the browser through Cognito's `/logout`, which clears
+//!    the `cognito` cookie and returns to `LOGOUT_CALLBACK_URL`.
+//!
+//! [`Logout::callback`] opens the state cookie (signature, expiry, a nonce
+//! this process has not seen), clears it, and sends the browser on to the
+//! federated IdP's `end_session_endpoint` when the hint named one, else to
+//! the target with `state` appended.
+//!
+//! Nothing here speaks HTTP: the function crate turns an [`Answer`] into a
+//! response (security headers, `Set-Cookie` built with the `cookie` crate).
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`settings`] | `LogoutSettings`, read and validated once at cold start |
+//! | `cookies` | the cookies we expire or set, their attributes and prefix rules |
+//! | `idp` | federated IdPs' `end_session_endpoint`s and the URL to them |
+//! | `target` | the query's parameters, the exact-match allow-list, the final URL |
+//! | [`state`] | the signed state cookie, its key, nonces and replay |
+//! | `flow` | [`Logout`]: the two hops, and the [`Answer`] each gives |
+//! | `revoke` | the side effects of `GET /logout`: Cognito and the store |
+//! | [`page`] | the fixed HTML pages |
+
+mod cookies;
+mod flow;
+mod idp;
+pub mod page;
+mod revoke;
+pub mod settings;
+pub mod state;
+mod target;
+#[cfg(test)]
+mod testing;
+
+use crate::tokens::TokenError;
+
+pub use cookies::{AppCookie, Lifetime, SameSite, SetCookie};
+pub use flow::{Answer, Logout, Reply, cognito_logout_url};
+pub use idp::{IdpLogout, idp_logout_url};
+pub use page::Page;
+pub use revoke::session_until;
+pub use settings::{LogoutSettings, Scope};
+pub use state::{FlowState, SeenNonces, StateKey};
+pub use target::{LogoutParams, final_url, target_allowed};
+
+/// The cookie that carries the flow across Cognito's hop. `__Host-`: only
+/// this exact host can set or read it (Secure, `Path=/`, no `Domain`).
+pub const STATE_COOKIE: &str = "__Host-signout_state";
+/// How long a browser has to come back from Cognito's `/logout`.
+pub const STATE_LIFETIME_SECS: u64 = 300;
+/// Longest `state` echoed; it travels in a cookie, which browsers cap at 4 KB.
+pub const MAX_STATE_PARAM_BYTES: usize = 1024;
+/// More parameters than any legitimate sign-out link carries.
+pub const MAX_PARAMETERS: usize = 32;
+
+/// Why a sign-out request was refused. Each has a stable code for logs; the
+/// browser only ever sees the fixed [`Page::Invalid`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LogoutError {
+    #[error("a query parameter appears more than once")]
+    DuplicateParameter,
+    #[error("more than {MAX_PARAMETERS} query parameters")]
+    TooManyParameters,
+    #[error("both logout_uri and post_logout_redirect_uri were given")]
+    ConflictingTargets,
+    #[error("state is longer than {MAX_STATE_PARAM_BYTES} bytes")]
+    StateTooLong,
+    #[error("the sign-out state would not fit in its cookie")]
+    StateTooLarge,
+    #[error("no client_id and no verified id_token_hint")]
+    ClientMissing,
+    #[error("client_id is not a configured app client")]
+    UnknownClient,
+    #[error("the id_token_hint was issued to another client than client_id")]
+    HintClientMismatch,
+    #[error("the id_token_hint does not verify ({})", .0.code())]
+    HintRefused(TokenError),
+    #[error("the target is not on the client's allow-list")]
+    TargetNotAllowed,
+    #[error("no sign-out state cookie")]
+    StateMissing,
+    #[error("more than one sign-out state cookie")]
+    StateDuplicated,
+    #[error("the sign-out state is malformed or its signature does not verify")]
+    StateInvalid,
+    #[error("the sign-out state has expired")]
+    StateExpired,
+    #[error("the sign-out state was already used")]
+    StateReplayed,
+}
+
+impl LogoutError {
+    /// Stable code, safe to log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LogoutError::DuplicateParameter => "duplicate_parameter",
+            LogoutError::TooManyParameters => "too_many_parameters",
+            LogoutError::ConflictingTargets => "conflicting_targets",
+            LogoutError::StateTooLong => "state_too_long",
+            LogoutError::StateTooLarge => "state_too_large",
+            LogoutError::ClientMissing => "client_missing",
+            LogoutError::UnknownClient => "unknown_client",
+            LogoutError::HintClientMismatch => "hint_client_mismatch",
+            LogoutError::HintRefused(_) => "hint_invalid",
+            LogoutError::TargetNotAllowed => "target_not_allowed",
+            LogoutError::StateMissing => "state_missing",
+            LogoutError::StateDuplicated => "state_duplicated",
+            LogoutError::StateInvalid => "state_invalid",
+            LogoutError::StateExpired => "state_expired",
+            LogoutError::StateReplayed => "state_replayed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_have_stable_codes() {
+        assert_eq!(
+            LogoutError::HintRefused(TokenError::BadSignature).code(),
+            "hint_invalid"
+        );
+        assert_eq!(
+            LogoutError::HintRefused(TokenError::BadSignature).to_string(),
+            "the id_token_hint does not verify (bad_signature)"
+        );
+        assert_eq!(LogoutError::StateReplayed.code(), "state_replayed");
+        assert_eq!(LogoutError::StateTooLarge.code(), "state_too_large");
+    }
+}

@@ -1,0 +1,83 @@
+//! The only bodies the browser ever gets from us: fixed text, no input.
+
+macro_rules! page {
+    ($title:literal, $text:literal) => {
+        concat!(
+            "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">",
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+            "<title>",
+            $title,
+            "</title></head>\n<body>\n<h1>",
+            $title,
+            "</h1>\n<p>",
+            $text,
+            "</p>\n</body>\n</html>\n"
+        )
+    };
+}
+
+pub const SIGNED_OUT: &str = page!("You are signed out", "You can close this window.");
+pub const INVALID: &str = page!(
+    "This sign-out link is not valid",
+    "Return to the application and sign out from there."
+);
+pub const NOT_FOUND: &str = page!("Not found", "There is nothing at this address.");
+pub const METHOD_NOT_ALLOWED: &str = page!(
+    "Method not allowed",
+    "Sign-out links are followed with GET."
+);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    /// The flow ended without a target (OIDC without `post_logout_redirect_uri`).
+    SignedOut,
+    /// Anything refused.
+    Invalid,
+    NotFound,
+    MethodNotAllowed,
+}
+
+impl Page {
+    pub fn status(self) -> u16 {
+        match self {
+            Page::SignedOut => 200,
+            Page::Invalid => 400,
+            Page::NotFound => 404,
+            Page::MethodNotAllowed => 405,
+        }
+    }
+
+    pub fn html(self) -> &'static str {
+        match self {
+            Page::SignedOut => SIGNED_OUT,
+            Page::Invalid => INVALID,
+            Page::NotFound => NOT_FOUND,
+            Page::MethodNotAllowed => METHOD_NOT_ALLOWED,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_fixed_and_say_what_happened() {
+        for p in [
+            Page::SignedOut,
+            Page::Invalid,
+            Page::NotFound,
+            Page::MethodNotAllowed,
+        ] {
+            assert!(p.html().starts_with("<!doctype html>"));
+            assert!(!p.html().contains("<script"));
+        }
+        assert!(Page::SignedOut.html().contains("You are signed out"));
+        assert!(
+            Page::Invalid
+                .html()
+                .contains("This sign-out link is not valid")
+        );
+        assert_eq!(Page::Invalid.status(), 400);
+    }
+}

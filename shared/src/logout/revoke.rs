@@ -1,0 +1,129 @@
+//! What `GET /logout` revokes: the refresh-token cookie at Cognito, then the
+//! hinted session (or the user) in the store. Each step logs its failure by
+//! code and never stops the browser; no token is ever logged.
+
+use super::settings::{LogoutSettings, Scope};
+use crate::app::App;
+use crate::config::Config;
+use crate::model::{ClientId, EpochMs, Source};
+use crate::tokens::Claims;
+
+/// Refresh-token cookies revoked per request (the same name under several paths).
+const MAX_REFRESH_COOKIES: usize = 4;
+
+/// Until when (epoch seconds) a signed-out session stays listed: while its
+/// refresh token can still mint tokens with its `origin_jti`. Once Cognito
+/// revoked that refresh token, only tokens already minted remain, and none
+/// outlives the longest token lifetime.
+pub fn session_until(now_s: u64, hint_exp: u64, refresh_revoked: bool, config: &Config) -> u64 {
+    let horizon = if refresh_revoked {
+        config.max_token_lifetime
+    } else {
+        config.refresh_token_lifetime
+    };
+    hint_exp.max(now_s.saturating_add(horizon.as_secs()))
+}
+
+/// Revokes the refresh-token cookie at Cognito (the client secret is
+/// added by [`crate::cognito::Cognito`]). True when at least one was
+/// presented and every one presented was revoked.
+pub(super) async fn revoke_refresh_tokens(
+    app: &App,
+    settings: &LogoutSettings,
+    client: &ClientId,
+    cookies: &[(String, String)],
+) -> bool {
+    let Some(name) = &settings.refresh_cookie else {
+        return false;
+    };
+    let mut tokens: Vec<&str> = cookies
+        .iter()
+        .filter(|(n, v)| n == name && !v.is_empty())
+        .map(|(_, v)| v.as_str())
+        .collect();
+    tokens.sort_unstable();
+    tokens.dedup();
+    tokens.truncate(MAX_REFRESH_COOKIES);
+    let mut all = !tokens.is_empty();
+    for token in tokens {
+        if let Err(e) = app.cognito.revoke_refresh_token(token, client).await {
+            tracing::warn!(
+                step = "revoke_refresh_token",
+                code = e.code,
+                retryable = e.retryable,
+                "logout step failed"
+            );
+            all = false;
+        }
+    }
+    all
+}
+
+/// Records the hinted session (or the whole user) as signed out.
+pub(super) async fn record(app: &App, scope: Scope, claims: &Claims, refresh_revoked: bool) {
+    let now = EpochMs::now();
+    let store = app.store();
+    let (step, result) = match (scope, &claims.origin_jti) {
+        (Scope::Global, _) => (
+            "record_cutoff",
+            store
+                .raise_user_cutoff(&claims.sub, now, Source::Logout)
+                .await,
+        ),
+        (Scope::Session, Some(session)) => {
+            let until = session_until(now.secs(), claims.exp, refresh_revoked, &app.config);
+            (
+                "record_session",
+                store
+                    .revoke_session(&claims.sub, session, until, Source::Logout)
+                    .await,
+            )
+        }
+        (Scope::Session, None) => {
+            // Cognito stamps origin_jti on every token; without it there is
+            // no session to name, and signing out every session instead
+            // would do more than was asked.
+            tracing::warn!(
+                step = "record_session",
+                code = "hint_without_session",
+                "logout step failed"
+            );
+            return;
+        }
+    };
+    match result {
+        Ok(()) => app.checker.forget(&claims.sub),
+        Err(e) => tracing::warn!(
+            step,
+            code = e.code(),
+            retryable = e.retryable(),
+            "logout step failed"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::logout::testing::config;
+
+    #[test]
+    fn sessions_stay_listed_while_their_refresh_token_can_mint() {
+        let c = config();
+        let now = 1_800_000_000;
+        let day = c.max_token_lifetime.as_secs();
+        let refresh = c.refresh_token_lifetime.as_secs();
+        assert_eq!(session_until(now, now + 3600, false, &c), now + refresh);
+        assert_eq!(session_until(now, now + 3600, true, &c), now + day);
+        assert_eq!(
+            session_until(now, now - 3600, true, &c),
+            now + day,
+            "expired hint"
+        );
+        let mut long = c.clone();
+        long.max_token_lifetime = Duration::from_secs(300);
+        assert_eq!(session_until(now, now + 3600, true, &long), now + 3600);
+    }
+}
