@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 VENV_DEPLOY := .venv-deploy
 SAM_ENV := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline SAM_CLI_TELEMETRY=0
 
-.PHONY: run demo test test-rust test-template sam-build fuzz lint fmt venv venv-deploy clean
+.PHONY: run demo test test-rust test-template sam-build fuzz bench lint fmt venv venv-deploy clean
 
 ## The README's first command: the emulator, the four functions under
 ## cargo lambda watch, and a walkthrough; left running until Ctrl-C.
@@ -41,6 +41,12 @@ sam-build: venv venv-deploy
 FUZZ_SECONDS ?= 60
 fuzz:
 	fuzz/run.sh $(FUZZ_SECONDS)
+
+## Benchmarks (issue 9): decision cost, cold start, size, memory, round trips,
+## side by side with aws-jwt-verify; prints the table and writes bench/RESULTS.md.
+## Release builds for x86_64 and arm64: expect 20+ minutes on two cores.
+bench: venv
+	bash bench/run.sh
 
 lint:
 	cargo fmt --all -- --check

@@ -6,8 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use signout::http as h;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(req) = lambda_http::request::from_str(text) else { return };
+    // The same path the functions take: sanitize, then lambda_http's model.
+    let Ok(event) = serde_json::from_slice::<serde_json::Value>(data) else { return };
+    let Ok(req) = signout::gateway::request(event) else { return };
     let _ = signout_api::route(req.uri().path(), Some("prod"));
     let _ = signout_api::iam_caller(&req);
     let body: &[u8] = req.body().as_ref();

@@ -21,6 +21,7 @@ pub mod aws;
 pub mod check;
 pub mod cognito;
 pub mod config;
+pub mod gateway;
 pub mod http;
 pub mod logout;
 pub mod model;

@@ -3,8 +3,15 @@
 
 #[tokio::main]
 async fn main() {
-    println!("Starting the emulator and the functions (the first run compiles them: a few minutes)…");
-    let running = testkit::walkthrough::start(std::env::var("LAMBDA_PORT").ok().and_then(|p| p.parse().ok())).await;
+    println!(
+        "Starting the emulator and the functions (the first run compiles them: a few minutes)…"
+    );
+    let running = testkit::walkthrough::start(
+        std::env::var("LAMBDA_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok()),
+    )
+    .await;
     if let Err(e) = testkit::walkthrough::tour(&running).await {
         eprintln!("\n{e}");
         std::process::exit(1);

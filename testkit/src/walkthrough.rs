@@ -41,7 +41,10 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) ->
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let mut s = TcpStream::connect(host).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(600))).unwrap();
-    let mut head = format!("{method} /{path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!(
+        "{method} /{path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -149,58 +152,151 @@ fn stamp(token: &str) -> Value {
 pub async fn tour(r: &Running) -> Result<(), String> {
     let f = &r.f;
     let mut n = 0;
-    say(&mut n, "The local AWS: moto (DynamoDB, Cognito, + RevokeToken and the trigger hook) and the functions");
+    say(
+        &mut n,
+        "The local AWS: moto (DynamoDB, Cognito, + RevokeToken and the trigger hook) and the functions",
+    );
     println!("   emulator        {}", r.emu.endpoint);
-    println!("   functions       {} (cargo lambda watch)", r.watch.endpoint);
-    println!("   user pool       {} (Pre Token Generation trigger V2_0 → pre-token)", f.pool_id);
+    println!(
+        "   functions       {} (cargo lambda watch)",
+        r.watch.endpoint
+    );
+    println!(
+        "   user pool       {} (Pre Token Generation trigger V2_0 → pre-token)",
+        f.pool_id
+    );
     println!("   app client      {}", f.client_id);
     println!("   user            {} / {}", f.username, f.password);
     println!("   table           {}", f.table);
 
-    say(&mut n, "Sign in (InitiateAuth USER_PASSWORD_AUTH): the emulator calls our trigger, which stamps the tokens");
+    say(
+        &mut n,
+        "Sign in (InitiateAuth USER_PASSWORD_AUTH): the emulator calls our trigger, which stamps the tokens",
+    );
     let first = f.sign_in(&f.username).await;
     println!("   access token    {}", short(&first.access));
-    println!("   signout_epoch   {} (no sign-out yet)", stamp(&first.access));
-    check(stamp(&first.access) == json!(0) && stamp(&first.id) == json!(0), "both tokens carry signout_epoch = 0")?;
+    println!(
+        "   signout_epoch   {} (no sign-out yet)",
+        stamp(&first.access)
+    );
+    check(
+        stamp(&first.access) == json!(0) && stamp(&first.id) == json!(0),
+        "both tokens carry signout_epoch = 0",
+    )?;
 
-    say(&mut n, "GET /session through the authorizer (HTTP API 2.0 event, simple response)");
-    let (status, body) = r.watch.invoke("authorizer", &authorizer_event(&first.access));
+    say(
+        &mut n,
+        "GET /session through the authorizer (HTTP API 2.0 event, simple response)",
+    );
+    let (status, body) = r
+        .watch
+        .invoke("authorizer", &authorizer_event(&first.access));
     println!("   authorizer → {status} {body}");
-    check(body.contains("\"isAuthorized\":true"), "the authorizer allows the token")?;
+    check(
+        body.contains("\"isAuthorized\":true"),
+        "the authorizer allows the token",
+    )?;
     let bearer = format!("Bearer {}", first.access);
-    let a = request("GET", &r.url("signout-api", "/session"), &[("authorization", &bearer)], "");
-    println!("   GET /session → {} {}", a.status, &a.body[..a.body.len().min(120)]);
-    check(a.status == 200, "the session route answers 200 with the claims")?;
+    let a = request(
+        "GET",
+        &r.url("signout-api", "/session"),
+        &[("authorization", &bearer)],
+        "",
+    );
+    println!(
+        "   GET /session → {} {}",
+        a.status,
+        &a.body[..a.body.len().min(120)]
+    );
+    check(
+        a.status == 200,
+        "the session route answers 200 with the claims",
+    )?;
 
-    say(&mut n, "POST /signout (global): the cutoff is recorded, then Cognito's GlobalSignOut");
-    let a = request("POST", &r.url("signout-api", "/signout"), &[("authorization", &bearer)], "");
+    say(
+        &mut n,
+        "POST /signout (global): the cutoff is recorded, then Cognito's GlobalSignOut",
+    );
+    let a = request(
+        "POST",
+        &r.url("signout-api", "/signout"),
+        &[("authorization", &bearer)],
+        "",
+    );
     println!("   POST /signout → {} {}", a.status, a.body);
-    check(a.status == 200 && a.body.contains("\"complete\""), "both steps complete")?;
+    check(
+        a.status == 200 && a.body.contains("\"complete\""),
+        "both steps complete",
+    )?;
 
-    say(&mut n, "The same token now: denied by the authorizer, 401 on /session, refused by Cognito");
-    let (_, body) = r.watch.invoke("authorizer", &authorizer_event(&first.access));
+    say(
+        &mut n,
+        "The same token now: denied by the authorizer, 401 on /session, refused by Cognito",
+    );
+    let (_, body) = r
+        .watch
+        .invoke("authorizer", &authorizer_event(&first.access));
     println!("   authorizer → {body}");
-    check(body.contains("\"isAuthorized\":false"), "the authorizer denies the signed-out token")?;
-    let a = request("GET", &r.url("signout-api", "/session"), &[("authorization", &bearer)], "");
-    println!("   GET /session → {} {}", a.status, a.header("www-authenticate").unwrap_or(""));
+    check(
+        body.contains("\"isAuthorized\":false"),
+        "the authorizer denies the signed-out token",
+    )?;
+    let a = request(
+        "GET",
+        &r.url("signout-api", "/session"),
+        &[("authorization", &bearer)],
+        "",
+    );
+    println!(
+        "   GET /session → {} {}",
+        a.status,
+        a.header("www-authenticate").unwrap_or("")
+    );
     check(a.status == 401, "the session route answers 401")?;
-    check(!f.cognito_accepts(&first.access).await, "Cognito's GetUser refuses it too")?;
+    check(
+        !f.cognito_accepts(&first.access).await,
+        "Cognito's GetUser refuses it too",
+    )?;
 
-    say(&mut n, "Sign in again at once: the trigger stamps the cutoff, so the new token passes even within the same second");
+    say(
+        &mut n,
+        "Sign in again at once: the trigger stamps the cutoff, so the new token passes even within the same second",
+    );
     let second = f.sign_in(&f.username).await;
     println!("   signout_epoch   {}", stamp(&second.access));
-    check(stamp(&second.access).as_u64().unwrap_or(0) > 0, "the new token carries the cutoff")?;
-    let (_, body) = r.watch.invoke("authorizer", &authorizer_event(&second.access));
-    check(body.contains("\"isAuthorized\":true"), "the authorizer allows the new token")?;
+    check(
+        stamp(&second.access).as_u64().unwrap_or(0) > 0,
+        "the new token carries the cutoff",
+    )?;
+    let (_, body) = r
+        .watch
+        .invoke("authorizer", &authorizer_event(&second.access));
+    check(
+        body.contains("\"isAuthorized\":true"),
+        "the authorizer allows the new token",
+    )?;
 
-    say(&mut n, "Browser logout: GET /logout (OIDC style) → Cognito's /logout → our callback → the app, cookies cleared");
+    say(
+        &mut n,
+        "Browser logout: GET /logout (OIDC style) → Cognito's /logout → our callback → the app, cookies cleared",
+    );
     logout_chain(r, &second).await?;
 
     say(&mut n, "The logged-out session is revoked downstream");
-    let (_, body) = r.watch.invoke("authorizer", &authorizer_event(&second.access));
+    let (_, body) = r
+        .watch
+        .invoke("authorizer", &authorizer_event(&second.access));
     println!("   authorizer → {body}");
-    check(body.contains("\"isAuthorized\":false"), "the authorizer denies the logged-out session")?;
-    check(f.refresh(second.refresh.as_deref().unwrap_or("")).await.is_err(), "its refresh token was revoked at Cognito")?;
+    check(
+        body.contains("\"isAuthorized\":false"),
+        "the authorizer denies the logged-out session",
+    )?;
+    check(
+        f.refresh(second.refresh.as_deref().unwrap_or(""))
+            .await
+            .is_err(),
+        "its refresh token was revoked at Cognito",
+    )?;
     Ok(())
 }
 
@@ -212,32 +308,97 @@ async fn logout_chain(r: &Running, t: &Tokens) -> Result<(), String> {
         .append_pair("id_token_hint", &t.id)
         .append_pair("state", "af0ifjsldkj")
         .finish();
-    let cookie = format!("app_session=abc; refresh_token={}", t.refresh.as_deref().unwrap_or(""));
-    let a = request("GET", &r.url("logout", &format!("/logout?{query}")), &[("cookie", &cookie)], "");
+    let cookie = format!(
+        "app_session=abc; refresh_token={}",
+        t.refresh.as_deref().unwrap_or("")
+    );
+    let a = request(
+        "GET",
+        &r.url("logout", &format!("/logout?{query}")),
+        &[("cookie", &cookie)],
+        "",
+    );
     let to_cognito = a.header("location").unwrap_or("").to_owned();
     println!("   GET /logout → {} Location: {to_cognito}", a.status);
     for c in a.all("set-cookie") {
-        println!("   Set-Cookie: {}", c.split_once('=').map(|(k, rest)| format!("{k}={}", if rest.starts_with(';') { rest.to_owned() } else { "<signed state>".into() })).unwrap_or_default());
+        println!(
+            "   Set-Cookie: {}",
+            c.split_once('=')
+                .map(|(k, rest)| format!(
+                    "{k}={}",
+                    if rest.starts_with(';') {
+                        rest.to_owned()
+                    } else {
+                        "<signed state>".into()
+                    }
+                ))
+                .unwrap_or_default()
+        );
     }
-    check(a.status == 302 && to_cognito.starts_with("https://auth.example.com/logout?"), "first hop: Cognito's /logout")?;
-    check(a.all("set-cookie").iter().any(|c| c.starts_with("app_session=;")), "the app cookie is expired")?;
+    check(
+        a.status == 302 && to_cognito.starts_with("https://auth.example.com/logout?"),
+        "first hop: Cognito's /logout",
+    )?;
+    check(
+        a.all("set-cookie")
+            .iter()
+            .any(|c| c.starts_with("app_session=;")),
+        "the app cookie is expired",
+    )?;
     let state_cookie = a
         .all("set-cookie")
         .into_iter()
-        .find(|c| c.starts_with("__Host-signout_state=") && !c.starts_with("__Host-signout_state=;"))
+        .find(|c| {
+            c.starts_with("__Host-signout_state=") && !c.starts_with("__Host-signout_state=;")
+        })
         .and_then(|c| c.split(';').next())
         .map(str::to_owned)
         .ok_or("no state cookie was set")?;
     // Cognito's hosted UI is not emulated: we follow its documented redirect to logout_uri.
-    println!("   (Cognito clears its own cookie and redirects to our callback: followed here by hand)");
-    let a = request("GET", &r.url("logout", "/logout/callback"), &[("cookie", &state_cookie)], "");
+    println!(
+        "   (Cognito clears its own cookie and redirects to our callback: followed here by hand)"
+    );
+    let a = request(
+        "GET",
+        &r.url("logout", "/logout/callback"),
+        &[("cookie", &state_cookie)],
+        "",
+    );
     let final_target = a.header("location").unwrap_or("").to_owned();
-    println!("   GET /logout/callback → {} Location: {final_target}", a.status);
-    check(a.status == 302 && final_target == format!("{TARGET}?state=af0ifjsldkj"), "last hop: the app, with state echoed")?;
-    let replay = request("GET", &r.url("logout", "/logout/callback"), &[("cookie", &state_cookie)], "");
-    check(replay.status == 400 && replay.header("location").is_none(), "a replayed state cookie is refused")?;
-    let evil = request("GET", &r.url("logout", &format!("/logout?client_id={}&logout_uri=https%3A%2F%2Fevil.example%2F", f.client_id)), &[], "");
-    check(evil.status == 400 && evil.header("location").is_none(), "a hostile target gets 400 and no redirect")?;
+    println!(
+        "   GET /logout/callback → {} Location: {final_target}",
+        a.status
+    );
+    check(
+        a.status == 302 && final_target == format!("{TARGET}?state=af0ifjsldkj"),
+        "last hop: the app, with state echoed",
+    )?;
+    let replay = request(
+        "GET",
+        &r.url("logout", "/logout/callback"),
+        &[("cookie", &state_cookie)],
+        "",
+    );
+    check(
+        replay.status == 400 && replay.header("location").is_none(),
+        "a replayed state cookie is refused",
+    )?;
+    let evil = request(
+        "GET",
+        &r.url(
+            "logout",
+            &format!(
+                "/logout?client_id={}&logout_uri=https%3A%2F%2Fevil.example%2F",
+                f.client_id
+            ),
+        ),
+        &[],
+        "",
+    );
+    check(
+        evil.status == 400 && evil.header("location").is_none(),
+        "a hostile target gets 400 and no redirect",
+    )?;
     Ok(())
 }
 

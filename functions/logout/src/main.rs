@@ -1,4 +1,4 @@
-use lambda_http::{Error, run, service_fn};
+use lambda_http::Error;
 use signout::app::{App, init_tracing};
 use signout::logout::{Logout, LogoutSettings};
 
@@ -31,9 +31,7 @@ async fn main() -> Result<(), Error> {
         }
     };
     let flow = Logout::new(settings);
-    run(service_fn(|request| {
-        let (app, flow) = (&app, &flow);
-        async move { Ok::<_, Error>(logout::handle(app, flow, request).await) }
-    }))
-    .await
+    let (app, flow) = (&app, &flow);
+    signout::gateway::run(move |request| async move { logout::handle(app, flow, request).await })
+        .await
 }

@@ -1,4 +1,4 @@
-use lambda_http::{Error, run, service_fn};
+use lambda_http::Error;
 use signout::app::{App, init_tracing};
 
 #[tokio::main]
@@ -8,9 +8,7 @@ async fn main() -> Result<(), Error> {
         eprintln!("{problems}");
         Error::from(problems)
     })?;
-    run(service_fn(|request| {
-        let app = app.clone();
-        async move { Ok::<_, Error>(signout_api::handle(&app, request).await) }
-    }))
-    .await
+    let app = &app;
+    signout::gateway::run(move |request| async move { signout_api::handle(app, request).await })
+        .await
 }

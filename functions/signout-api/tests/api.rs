@@ -817,3 +817,28 @@ async fn a_corpus_of_bad_requests_gets_the_documented_statuses() {
     assert_eq!(verdict(&app, tok).await, Verdict::Active);
     let _ = Value::Null;
 }
+
+#[tokio::test]
+async fn fuzz_finding_hostile_forwarding_headers_no_longer_panic() {
+    // GIVEN the event the fuzzer found: `X-Forwarded-Proto: h~tps` made
+    // lambda_http 1.3 panic while building the request URI (and, with
+    // panic = abort, kill the process)
+    let f = Fixture::new().await;
+    let app = f.app(&[]).await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/fuzz-crash-x-forwarded-proto.json"
+    ))
+    .unwrap();
+    let event: Value = serde_json::from_str(&text).unwrap();
+    // WHEN it goes through the same path as in Lambda THEN it is answered (403: no IAM identity)
+    let r = common::send_event(&app, &event).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    // AND other hostile host/query/path values are answered too
+    for (k, v) in [("host", "a b"), ("host", "x/y"), ("x-forwarded-proto", "")] {
+        let mut e = Call::new(Format::V2, "GET", "/session").event();
+        e["headers"][k] = json!(v);
+        e["rawQueryString"] = json!("a=b c&%zz");
+        assert_eq!(common::send_event(&app, &e).await.status, 401, "{k}: {v}");
+    }
+}

@@ -161,7 +161,7 @@ pub struct Answer {
 }
 
 pub fn request(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
+    signout::gateway::request(event.clone()).expect("a valid API Gateway event")
 }
 
 pub async fn send_event(app: &App, event: &Value) -> Answer {

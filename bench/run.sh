@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# `make bench` (issue 9): decision cost, cold start, size, memory and round
+# trips, measured side by side and reported as one Markdown table, printed and
+# written to bench/RESULTS.md with the machine it ran on. Nothing here asserts
+# on time: the table says which targets were met.
+#
+#   1. npm ci in bench/node (aws-jwt-verify; the .venv comes from `make venv`)
+#   2. release builds, zip format, with the .venv's cargo-lambda and zig:
+#      x86_64, then arm64 (the template's default, so target/lambda ends deployable)
+#   3. decision cost: criterion (shared/benches/decision.rs), which also writes
+#      the token and JWKS it measured
+#   4. aws-jwt-verify on that token and JWKS (bench/node/verify.mjs)
+#   5. an emulator for the rest of the run; round trips counted by the
+#      FaultProxy (testkit/examples/round_trips.rs), which leaves a fixture
+#   6. cold start and peak RSS of each release binary of this machine's
+#      architecture, served by bench/runtime_api.py against that fixture
+#   7. the report
+#
+# Intermediate results go to $CARGO_TARGET_DIR/bench. Knobs: BENCH_COLD_RUNS
+# (20 process starts per function), BENCH_EVENTS (1000 events for peak RSS),
+# BENCH_NODE_COUNT (20000 verifications per round of aws-jwt-verify).
+
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+# cargo-lambda finds its zig (python-zig) on PATH.
+export PATH="$ROOT/.venv/bin:$PATH"
+OUT=$CARGO_TARGET_DIR/bench
+FUNCTIONS=(authorizer pre-token signout-api logout)
+COLD_RUNS=${BENCH_COLD_RUNS:-20}
+EVENTS=${BENCH_EVENTS:-1000}
+NODE_COUNT=${BENCH_NODE_COUNT:-20000}
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+for tool in cargo-lambda python node npm; do
+  command -v "$tool" >/dev/null || {
+    echo "bench: $tool is missing (make bench installs .venv first; node and npm must be installed)" >&2
+    exit 1
+  }
+done
+case "$(uname -m)" in
+  x86_64) HOST_TARGET=x86_64-unknown-linux-gnu ;;
+  aarch64 | arm64) HOST_TARGET=aarch64-unknown-linux-gnu ;;
+  *) echo "bench: no Lambda architecture runs on $(uname -m)" >&2; exit 1 ;;
+esac
+rm -rf "$OUT"
+mkdir -p "$OUT/fixture" "$OUT/cold" "$OUT/memory"
+LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+step "1/7 aws-jwt-verify: npm ci in bench/node"
+(cd bench/node && npm ci --no-audit --no-fund --loglevel=error)
+
+step "2/7 release builds (cargo lambda, zip): x86_64 then arm64"
+: >"$OUT/sizes.tsv"
+for arch in x86_64 arm64; do
+  flag=--x86-64
+  [[ $arch == arm64 ]] && flag=--arm64
+  cargo lambda build --release "$flag" --output-format zip
+  for fn in "${FUNCTIONS[@]}"; do
+    zip="$CARGO_TARGET_DIR/lambda/$fn/bootstrap.zip"
+    printf '%s\t%s\t%s\n' "$fn" "$arch" "$(stat -c %s "$zip")" >>"$OUT/sizes.tsv"
+  done
+done
+
+step "3/7 decision cost (criterion; release profile)"
+BENCH_OUT="$OUT" cargo bench -p signout --bench decision
+
+step "4/7 aws-jwt-verify on the same token and JWKS"
+node bench/node/verify.mjs --tokens "$OUT/tokens.json" --jwks "$OUT/jwks.json" \
+  --count "$NODE_COUNT" | tee "$OUT/node.json"
+
+step "5/7 emulator, round trips per operation"
+PORT=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The emulator reads its stdin and exits when it closes: fd 3 is held until this script ends.
+exec 3> >(MOTO_ALLOW_NONEXISTENT_REGION=true exec python tools/emulator.py \
+  --port "$PORT" --exit-on-stdin-eof >"$OUT/emulator.log" 2>&1)
+EMULATOR_PID=$!
+trap 'exec 3>&-; kill "$EMULATOR_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 300); do
+  (exec 4<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+  sleep 0.2
+done
+export BENCH_EMULATOR="http://127.0.0.1:$PORT"
+cargo run -q -p testkit --example round_trips -- --fixture-out "$OUT/fixture" >"$OUT/round_trips.json"
+
+step "6/7 cold start ($COLD_RUNS starts) and peak RSS ($EVENTS events), $HOST_TARGET release binaries"
+for fn in "${FUNCTIONS[@]}"; do
+  args=(--binary "$CARGO_TARGET_DIR/$HOST_TARGET/release/$fn" --env "$OUT/fixture/env.json" --event "$OUT/fixture/$fn.json")
+  python bench/runtime_api.py cold "${args[@]}" --runs "$COLD_RUNS" >"$OUT/cold/$fn.json"
+  python bench/runtime_api.py memory "${args[@]}" --events "$EVENTS" >"$OUT/memory/$fn.json"
+done
+
+step "7/7 report"
+MACHINE_NPROC=$(nproc)
+MACHINE_CPU=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+MACHINE_RUSTC=$(rustc --version)
+MACHINE_NODE=$(node --version)
+MACHINE_KERNEL=$(uname -srm)
+MACHINE_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+export OUT LOAD_AT_START COLD_RUNS EVENTS HOST_TARGET
+export MACHINE_NPROC MACHINE_CPU MACHINE_RUSTC MACHINE_NODE MACHINE_KERNEL MACHINE_DATE
+python - <<'PY'
+import json
+import os
+from pathlib import Path
+
+out = Path(os.environ["OUT"])
+criterion = Path(os.environ["CARGO_TARGET_DIR"]) / "criterion" / "decision"
+functions = ["authorizer", "pre-token", "signout-api", "logout"]
+
+
+def ns(bench: str) -> float:
+    """Median time per iteration (ns) of one criterion benchmark."""
+    return json.loads((criterion / bench / "new" / "estimates.json").read_text())["median"]["point_estimate"]
+
+
+def t(v: float) -> str:
+    return f"{v / 1000:.2f} µs" if v >= 1000 else f"{v:.0f} ns"
+
+
+def yes(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+rows = []  # metric, ours, reference, ratio, target, met
+
+raw, verify, warm, authorize, judge = (ns(b) for b in ("raw_rs256_verify", "verify", "warm_path", "authorize", "judge"))
+rows.append(("RS256 signature check, raw aws-lc-rs (the floor)", t(raw), "—", "—", "—", "—"))
+rows.append(("warm decision path: `Verifier::verify` + cached verdict", t(warm), f"{t(raw)} (raw verify)", f"{warm / raw:.2f}×", "≤ 1.30×", yes(warm / raw <= 1.30)))
+rows.append(("`authz::authorize` (warm path + principal + requirements)", t(authorize), f"{t(raw)} (raw verify)", f"{authorize / raw:.2f}×", "—", "—"))
+rows.append(("`Verifier::verify` alone", t(verify), f"{t(raw)} (raw verify)", f"{verify / raw:.2f}×", "—", "—"))
+rows.append(("`judge` alone", t(judge), "—", "—", "—", "—"))
+
+node = json.loads((out / "node.json").read_text())
+best = max(("verifySync", node["verify_sync"]), ("verify (async)", node["verify_async"]), key=lambda x: x[1]["tokens_per_second"])
+ref_tps = best[1]["tokens_per_second"]
+ours_tps = 1e9 / warm
+rows.append((
+    "throughput, one core: warm decision path vs aws-jwt-verify",
+    f"{ours_tps:,.0f} tokens/s",
+    f"{ref_tps:,.0f} tokens/s ({best[0]})",
+    f"{ours_tps / ref_tps:.2f}×",
+    "≥ 5×",
+    yes(ours_tps / ref_tps >= 5),
+))
+rows.append((
+    "throughput, one core: `Verifier::verify` alone vs aws-jwt-verify",
+    f"{1e9 / verify:,.0f} tokens/s",
+    f"{ref_tps:,.0f} tokens/s",
+    f"{1e9 / verify / ref_tps:.2f}×",
+    "—",
+    "—",
+))
+rows.append((
+    "ceiling: the raw RS256 floor vs aws-jwt-verify",
+    f"{1e9 / raw:,.0f} checks/s",
+    f"{ref_tps:,.0f} tokens/s",
+    f"{1e9 / raw / ref_tps:.2f}×",
+    "—",
+    "—",
+))
+
+for fn in functions:
+    c = json.loads((out / "cold" / f"{fn}.json").read_text())
+    first, init = c["first_response_ms"]["median"], c["init_ms"]["median"]
+    rows.append((
+        f"cold start `{fn}`: spawn → first response (median of {c['runs']})",
+        f"{first:.1f} ms (init {init:.1f} ms)",
+        "—", "—", "< 30 ms", yes(first < 30),
+    ))
+
+sizes = [line.split("\t") for line in (out / "sizes.tsv").read_text().splitlines()]
+for fn, arch, size in sorted(sizes, key=lambda r: (functions.index(r[0]), r[1])):
+    mb = int(size) / 1e6
+    rows.append((f"zip `{fn}` {arch}", f"{mb:.2f} MB", "—", "—", "≤ 4 MB", yes(int(size) <= 4_000_000)))
+
+for fn in functions:
+    m = json.loads((out / "memory" / f"{fn}.json").read_text())
+    mb = m["peak_rss_kib"] * 1024 / 1e6
+    errors = f", {m['errors']} error answers" if m["errors"] else ""
+    rows.append((f"peak RSS `{fn}`, {m['events']:,} events, one process", f"{mb:.1f} MB{errors}", "—", "—", "≤ 32 MB", yes(mb <= 32)))
+
+ops = json.loads((out / "round_trips.json").read_text())["operations"]
+
+
+def calls(op: dict) -> str:
+    parts = []
+    for name, key in (("DynamoDB", "dynamodb"), ("Cognito", "cognito")):
+        if op[key]:
+            parts.append(f"{name} {len(op[key])} ({', '.join(op[key])})")
+    if op["jwks"]:
+        parts.append(f"JWKS {op['jwks']}")
+    return "; ".join(parts) or "none"
+
+
+for op in ops:
+    store = len(op["dynamodb"])
+    name = op["operation"]
+    target, met = "—", "—"
+    if name == "authorizer: cache miss":
+        target, met = "≤ 1 store request", yes(store <= 1 and op["jwks"] == 0)
+    elif name.startswith("authorizer: cache hit"):
+        target, met = "no store request", yes(store == 0 and op["jwks"] == 0)
+    rows.append((f"round trips: {name}", calls(op), "—", "—", target, met))
+
+table = ["| metric | ours | reference | ratio | target | met? |", "| --- | --- | --- | --- | --- | --- |"]
+table += ["| " + " | ".join(r) + " |" for r in rows]
+missed = [r[0] for r in rows if r[5] == "**no**"]
+
+env = os.environ
+doc = f"""# Benchmark results
+
+Written by `make bench` (`bench/run.sh`); run it again to refresh. Nothing
+asserts on time: the table reports, the last column says whether the target of
+issue 9 was met on this machine.
+
+| machine | |
+| --- | --- |
+| date | {env['MACHINE_DATE']} |
+| CPU | {env['MACHINE_CPU']}, `nproc` {env['MACHINE_NPROC']} |
+| kernel | {env['MACHINE_KERNEL']} |
+| rustc | {env['MACHINE_RUSTC']} |
+| node | {env['MACHINE_NODE']}, aws-jwt-verify {node['version']} |
+| load average at start | {env['LOAD_AT_START']} |
+
+{chr(10).join(table)}
+
+Targets missed on this run: {', '.join(missed) if missed else 'none'}.
+
+## What each figure includes
+
+- **Decision cost** (criterion, `shared/benches/decision.rs`, release profile:
+  fat LTO, one codegen unit, as the functions ship; median of criterion's
+  samples). The token is a real RS256 access token from the emulator (moto),
+  the keys are its JWKS parsed once (`Verifier::with_keys`). *Raw*: aws-lc-rs
+  `verify_sig` with the key pre-parsed and the signature pre-decoded, nothing
+  else. *Warm path*: `Verifier::verify` (size and structure checks, base64url and
+  JSON of header and payload, `alg`/`kid`, the same signature check, `iss`,
+  `token_use`, `client_id`, `exp`/`nbf`/`iat`, typed claims) plus
+  `Checker::decide` served from the verdict cache (a user with an earlier
+  cutoff, a revoked other session and a client cutoff; one store read before
+  measuring, cache TTL one hour). Every measured future is polled once and must
+  be ready, so no measured iteration touched the network. *authorize* adds what
+  the authorizer does per event on top: the principal and the requirement
+  checks (no event parsing or response shaping).
+- **aws-jwt-verify** (`bench/node/verify.mjs`): the same token and JWKS,
+  `CognitoJwtVerifier` with `userPoolId`, `tokenUse: "access"`, `clientId`,
+  hydrated with `cacheJwks`; median of {len(node['verify_sync']['rounds'])} rounds of
+  {node['count']:,} verifications after {node['warmup']:,} warm-up ones; the
+  better of `verifySync` and `verify` is the reference. One thread on both
+  sides, as one Lambda instance serves one event at a time. The reference only
+  verifies; our warm path also checks revocation.
+- **Cold start** (`bench/runtime_api.py`): the {env['HOST_TARGET']} release
+  binary (the same build as the zip), started fresh {env['COLD_RUNS']} times with
+  only its settings, credentials and Lambda's own variables, served one event by
+  a local runtime API on loopback; from just before the spawn to the arrival
+  of the first answer (median), and in brackets to its first poll for an event
+  (what Lambda calls Init Duration). The first event is the realistic one and
+  goes to the emulator (moto, loopback): authorizer REST TOKEN with a valid
+  token (JWKS fetch + BatchGetItem), pre-token V2 authentication
+  (BatchGetItem), `GET /session` (JWKS + BatchGetItem), logout with an
+  `id_token_hint` and a refresh cookie (JWKS, session record, RevokeToken).
+  Not included: Lambda downloading and unpacking the code, and the microVM.
+- **Size**: `target/lambda/<function>/bootstrap.zip` from
+  `cargo lambda build --release --output-format zip` (MB = 10⁶ bytes).
+- **Memory**: peak resident set (`VmHWM`) of one process after answering
+  {env['EVENTS']} copies of the same realistic event (default verdict cache,
+  1 s), read from /proc before it is stopped (MB = 10⁶ bytes).
+- **Round trips** (`testkit/examples/round_trips.rs`): requests seen by the
+  `FaultProxy` between the real function binaries (`cargo lambda watch`) and
+  the emulator, one event per operation, each for a user of its own; the
+  sample events of `events/`. JWKS fetches happen on a process's first event
+  only. "Store request" means DynamoDB.
+"""
+Path("bench/RESULTS.md").write_text(doc)
+print("\n".join(table))
+print(f"\nTargets missed: {', '.join(missed) if missed else 'none'}")
+print("Written to bench/RESULTS.md")
+PY

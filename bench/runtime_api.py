@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""A local Lambda runtime API for benchmarks: cold start and peak memory.
+
+A Lambda custom runtime (our `bootstrap` binaries, through `lambda_runtime`)
+polls `GET /2018-06-01/runtime/invocation/next` for an event and posts the
+answer to `POST /2018-06-01/runtime/invocation/<id>/response` (or `/error`).
+This is that API, enough of it to serve a release binary a fixed number of
+copies of one event, on loopback, with the standard library only.
+
+    runtime_api.py cold   --binary B --env env.json --event event.json [--runs 20]
+    runtime_api.py memory --binary B --env env.json --event event.json [--events 1000]
+
+`cold` starts a fresh process per run and measures, from just before the
+process is spawned: `init_ms`, until its first `GET .../next` (what Lambda
+reports as Init Duration), and `first_response_ms`, until the answer to the
+first event arrives. One discarded run first (so the binary is in the page
+cache, as it is on a Lambda host that has unpacked the code), then `--runs`
+measured ones; the medians are reported.
+
+`memory` serves `--events` events to one process and reads its peak resident
+set (`VmHWM` in /proc/<pid>/status) after the last answer, before stopping it.
+
+The process gets only the settings in `env.json` (the function's variables and
+credentials) plus the variables Lambda itself sets (function name, memory size,
+version, `AWS_LAMBDA_RUNTIME_API`, ...), nothing of this shell's environment.
+Its stdout (the JSON logs) is discarded; its stderr is kept for failures.
+Prints one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+PREFIX = "/2018-06-01/runtime"
+TIMEOUT_S = 60
+
+
+class Invocations:
+    """What one process is served and what it answered, with timestamps."""
+
+    def __init__(self, event: bytes, count: int, function: str) -> None:
+        self.event = event
+        self.count = count
+        self.arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function}"
+        self.lock = threading.Lock()
+        self.served = 0
+        self.answered = 0
+        self.errors: list[str] = []
+        self.first_next: float | None = None
+        self.first_answer: float | None = None
+        self.done = threading.Event()
+        self.stop = threading.Event()
+
+    def next_event(self) -> tuple[str, bytes] | None:
+        with self.lock:
+            if self.first_next is None:
+                self.first_next = time.perf_counter()
+            if self.served >= self.count:
+                return None
+            self.served += 1
+            return f"bench-{self.served:06d}", self.event
+
+    def answer(self, kind: str, body: bytes) -> None:
+        with self.lock:
+            if self.first_answer is None:
+                self.first_answer = time.perf_counter()
+            self.answered += 1
+            if kind != "response":
+                self.errors.append(f"{kind}: {body[:300].decode('utf-8', 'replace')}")
+            if self.answered >= self.count or kind == "init-error":
+                self.done.set()
+
+
+def handler_for(inv: Invocations) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+        def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path != f"{PREFIX}/invocation/next":
+                self.reply(404, b'{"errorMessage":"not found"}')
+                return
+            nxt = inv.next_event()
+            if nxt is None:
+                # Nothing more to serve: hold the poll until the process is stopped.
+                inv.stop.wait()
+                self.close_connection = True
+                return
+            request_id, event = nxt
+            deadline_ms = int(time.time() * 1000) + 30_000
+            self.reply(
+                200,
+                event,
+                {
+                    "Lambda-Runtime-Aws-Request-Id": request_id,
+                    "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+                    "Lambda-Runtime-Invoked-Function-Arn": inv.arn,
+                    "Lambda-Runtime-Trace-Id": f"Root=1-00000000-{request_id:0>24}",
+                },
+            )
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path == f"{PREFIX}/init/error":
+                kind = "init-error"
+            elif self.path.startswith(f"{PREFIX}/invocation/") and self.path.endswith("/response"):
+                kind = "response"
+            elif self.path.startswith(f"{PREFIX}/invocation/") and self.path.endswith("/error"):
+                kind = "error"
+            else:
+                self.reply(404, b'{"errorMessage":"not found"}')
+                return
+            self.reply(202, b'{"status":"OK"}')
+            inv.answer(kind, body)
+
+    return Handler
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A stopped process resets its kept-alive connection: expected, not worth a traceback.
+        pass
+
+
+def lambda_env(settings: dict[str, str], function: str, port: int) -> dict[str, str]:
+    """The function's settings plus what Lambda sets for every function."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_provided.al2023",
+        "_HANDLER": "bootstrap",
+    }
+    env.update(settings)
+    env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{port}"
+    return env
+
+
+def peak_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/<pid>/status")
+
+
+def serve(binary: str, settings: dict[str, str], event: bytes, count: int, measure_memory: bool) -> dict:
+    """Starts `binary`, serves it `count` events, stops it; timings relative to the spawn."""
+    function = Path(binary).name
+    inv = Invocations(event, count, function)
+    server = Server(("127.0.0.1", 0), handler_for(inv))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = lambda_env(settings, function, server.server_address[1])
+    with tempfile.TemporaryFile() as stderr:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=stderr, cwd="/")
+        try:
+            finished = inv.done.wait(TIMEOUT_S)
+            exited = proc.poll()
+            peak = peak_rss_kib(proc.pid) if measure_memory and exited is None else None
+            elapsed = time.perf_counter() - t0
+        finally:
+            proc.kill()
+            proc.wait()
+            inv.stop.set()
+            server.shutdown()
+            server.server_close()
+        if not finished or exited is not None:
+            stderr.seek(0)
+            tail = stderr.read()[-2000:].decode("utf-8", "replace")
+            raise SystemExit(
+                f"{function}: {inv.answered}/{count} answers"
+                f"{'' if exited is None else f', exited with {exited}'}; stderr:\n{tail}"
+            )
+    return {
+        "init_ms": (inv.first_next - t0) * 1000,
+        "first_response_ms": (inv.first_answer - t0) * 1000,
+        "seconds": elapsed,
+        "answered": inv.answered,
+        "errors": inv.errors,
+        "peak_rss_kib": peak,
+    }
+
+
+def cold(binary: str, settings: dict[str, str], event: bytes, runs: int) -> dict:
+    serve(binary, settings, event, 1, False)  # page cache, not measured
+    samples = [serve(binary, settings, event, 1, False) for _ in range(runs)]
+    init = [s["init_ms"] for s in samples]
+    first = [s["first_response_ms"] for s in samples]
+    return {
+        "function": Path(binary).name,
+        "runs": runs,
+        "init_ms": {"median": statistics.median(init), "min": min(init), "max": max(init)},
+        "first_response_ms": {"median": statistics.median(first), "min": min(first), "max": max(first)},
+        "errors": sorted({e for s in samples for e in s["errors"]}),
+    }
+
+
+def memory(binary: str, settings: dict[str, str], event: bytes, events: int) -> dict:
+    r = serve(binary, settings, event, events, True)
+    return {
+        "function": Path(binary).name,
+        "events": events,
+        "peak_rss_kib": r["peak_rss_kib"],
+        "peak_rss_mib": r["peak_rss_kib"] / 1024,
+        "seconds": r["seconds"],
+        "errors": len(r["errors"]),
+        "first_error": r["errors"][0] if r["errors"] else None,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("mode", choices=["cold", "memory"])
+    p.add_argument("--binary", required=True, help="the function's release binary")
+    p.add_argument("--env", required=True, help="JSON object: the function's settings and credentials")
+    p.add_argument("--event", required=True, help="the event to serve (JSON file)")
+    p.add_argument("--runs", type=int, default=20, help="cold: measured process starts")
+    p.add_argument("--events", type=int, default=1000, help="memory: events served to one process")
+    a = p.parse_args()
+    settings = json.loads(Path(a.env).read_text())
+    event = Path(a.event).read_bytes()
+    binary = os.path.abspath(a.binary)
+    if a.mode == "cold":
+        out = cold(binary, settings, event, a.runs)
+        note = (
+            f"first response {out['first_response_ms']['median']:.1f} ms"
+            f" (init {out['init_ms']['median']:.1f} ms), median of {a.runs}"
+        )
+    else:
+        out = memory(binary, settings, event, a.events)
+        note = f"peak RSS {out['peak_rss_kib']} KiB after {a.events} events"
+    print(f"{out['function']}: {note}", file=sys.stderr)
+    json.dump(out, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+//! Authorizer decision cost (issue 9), measured side by side:
+//!
+//! | benchmark | what one iteration does |
+//! | --- | --- |
+//! | `decision/raw_rs256_verify` | the floor: aws-lc-rs RS256 signature check of the token with a pre-parsed key and a pre-decoded signature |
+//! | `decision/verify` | `Verifier::verify`: structural checks, header and payload decoding, the same signature check, claims |
+//! | `decision/warm_path` | `Verifier::verify` plus `Checker::decide` served from the verdict cache |
+//! | `decision/authorize` | `authz::authorize`, what the authorizer function calls per event: the warm path plus the principal and the requirements |
+//! | `decision/judge` | `check::judge` alone, on a stored state with user, client and session entries |
+//!
+//! Setup, not measured: the emulator is started, a user signs in (a real
+//! RS256 access token from moto), the JWKS is fetched once and parsed
+//! (`KeySet::from_json`), the user gets an earlier cutoff, a revoked other
+//! session and a client cutoff in DynamoDB (so the cached state is not empty),
+//! and one `decide` call fills the cache (TTL one hour). Every measured future
+//! is polled once and must be ready: the measured path cannot wait on the
+//! network, or the bench stops.
+//!
+//! With `BENCH_OUT=<dir>`, the token and the JWKS are written to
+//! `<dir>/tokens.json` and `<dir>/jwks.json`, so `bench/node/verify.mjs` measures
+//! aws-jwt-verify on the same inputs in the same `make bench` run.
+//!
+//! Run: `cargo bench -p signout --bench decision` (or `make bench` for the whole report).
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::{Criterion, Throughput};
+use serde_json::{Value, json};
+use signout::authz::{Access, Requirements, authorize};
+use signout::check::{Checker, Decision, judge};
+use signout::model::{EpochMs, OriginJti, Source, TokenUse};
+use signout::store::{RevocationState, Store};
+use signout::tokens::{Claims, Expect, KeySet, Verifier};
+use signout::{Config, Verdict};
+use testkit::Fixture;
+
+/// How long the verdict cache keeps the warmed-up state: far longer than the run.
+const CACHE_TTL: Duration = Duration::from_secs(3600);
+
+/// Polls `fut` once. The warm path must complete without waiting on anything;
+/// a pending future means it went to the network, which this bench must not measure.
+fn ready<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => {
+            panic!("the measured path waited (network?): it must be served from memory")
+        }
+    }
+}
+
+struct Setup {
+    token: String,
+    verifier: Verifier,
+    checker: Checker,
+    requirements: Requirements,
+    /// The floor's inputs: the key parsed once, the signed bytes and the decoded signature.
+    raw_key: ParsedPublicKey,
+    signed: Vec<u8>,
+    signature: Vec<u8>,
+    claims: Claims,
+    state: RevocationState,
+    // The SDK client inside `checker` was built on this runtime; keep it alive.
+    _rt: tokio::runtime::Runtime,
+}
+
+fn setup() -> Setup {
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let (f, token, jwks) = rt.block_on(async {
+        let f = Fixture::new().await;
+        let token = f.sign_in(&f.username).await.access;
+        let url = format!("{}/{}/.well-known/jwks.json", f.endpoint, f.pool_id);
+        let jwks = reqwest::get(&url)
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("JWKS from the emulator")
+            .bytes()
+            .await
+            .expect("JWKS body")
+            .to_vec();
+        (f, token, jwks)
+    });
+
+    let config = Config::from_lookup(Fixture::lookup(f.env())).expect("valid configuration");
+    let keys = KeySet::from_json(&jwks).expect("the emulator's JWKS parses");
+    let verifier = Verifier::with_keys(&config, keys);
+    let store = Store::new(
+        aws_sdk_dynamodb::Client::new(&f.sdk),
+        config.table.clone(),
+        config.max_token_lifetime,
+    );
+    let checker = Checker::new(store, CACHE_TTL, false);
+    let requirements = Requirements {
+        token_use: Some(TokenUse::Access),
+        ..Requirements::default()
+    };
+
+    // A user with history: an earlier global sign-out, another session revoked,
+    // a client cutoff. The token itself is newer than all of it, so it is allowed.
+    let claims = rt.block_on(async {
+        let claims = verifier
+            .verify(&token, Expect::ACCESS)
+            .await
+            .expect("the emulator's token verifies")
+            .claims;
+        let earlier = EpochMs(EpochMs::now().0 - 3_600_000);
+        let store = checker.store();
+        store
+            .raise_user_cutoff(&claims.sub, earlier, Source::SelfService)
+            .await
+            .expect("user cutoff");
+        store
+            .revoke_session(
+                &claims.sub,
+                &OriginJti::from("another-session"),
+                claims.exp,
+                Source::Revoke,
+            )
+            .await
+            .expect("revoked session");
+        store
+            .raise_client_cutoff(&claims.client_id, earlier, Source::IncidentResponse)
+            .await
+            .expect("client cutoff");
+        // The one store read: it fills the cache the measured path is served from.
+        assert_eq!(checker.decide(&claims).await, Decision::Allow);
+        claims
+    });
+    // From here on, nothing may wait.
+    assert!(matches!(
+        ready(authorize(&verifier, &checker, &token, &requirements)),
+        Access::Allow(_)
+    ));
+    let state = ready(checker.state_for(&claims)).expect("cached state");
+    assert!(state.user.not_before.is_some() && !state.user.revoked_sessions.is_empty());
+    assert!(state.client_not_before.is_some());
+    assert_eq!(
+        judge(&claims, &state, EpochMs::now()),
+        Verdict::Active,
+        "the token is newer than every cutoff"
+    );
+
+    let (raw_key, signed, signature) = floor_inputs(&token, &jwks);
+    if let Some(dir) = std::env::var_os("BENCH_OUT") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("BENCH_OUT directory");
+        let tokens = json!({
+            "user_pool_id": f.pool_id,
+            "client_id": f.client_id,
+            "issuer": config.issuer,
+            "tokens": [token],
+        });
+        std::fs::write(dir.join("tokens.json"), tokens.to_string()).expect("write tokens.json");
+        std::fs::write(dir.join("jwks.json"), &jwks).expect("write jwks.json");
+    }
+
+    Setup {
+        token,
+        verifier,
+        checker,
+        requirements,
+        raw_key,
+        signed,
+        signature,
+        claims,
+        state,
+        _rt: rt,
+    }
+}
+
+/// The key of the token's `kid`, parsed from the JWKS by hand (not through
+/// `KeySet`), the signed bytes and the decoded signature.
+fn floor_inputs(token: &str, jwks: &[u8]) -> (ParsedPublicKey, Vec<u8>, Vec<u8>) {
+    let b64 = |s: &str| URL_SAFE_NO_PAD.decode(s).expect("base64url");
+    let (signed, sig) = token.rsplit_once('.').expect("a JWT");
+    let header: Value = serde_json::from_slice(&b64(signed.split('.').next().unwrap())).unwrap();
+    let doc: Value = serde_json::from_slice(jwks).unwrap();
+    let jwk = doc["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("the token's kid is in the JWKS");
+    let (n, e) = (
+        b64(jwk["n"].as_str().unwrap()),
+        b64(jwk["e"].as_str().unwrap()),
+    );
+    let key = RsaPublicKeyComponents {
+        n: &n[..],
+        e: &e[..],
+    }
+    .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+    .expect("an RSA key");
+    let signature = b64(sig);
+    key.verify_sig(signed.as_bytes(), &signature)
+        .expect("the floor verifies the same token");
+    (key, signed.as_bytes().to_vec(), signature)
+}
+
+fn benches(c: &mut Criterion, s: &Setup) {
+    let mut g = c.benchmark_group("decision");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("raw_rs256_verify", |b| {
+        b.iter(|| {
+            s.raw_key
+                .verify_sig(black_box(&s.signed), black_box(&s.signature))
+                .expect("valid signature")
+        })
+    });
+    g.bench_function("verify", |b| {
+        b.iter(|| ready(s.verifier.verify(black_box(&s.token), Expect::ACCESS)).expect("valid"))
+    });
+    g.bench_function("warm_path", |b| {
+        b.iter(|| {
+            let v = ready(s.verifier.verify(black_box(&s.token), Expect::ACCESS)).expect("valid");
+            ready(s.checker.decide(&v.claims))
+        })
+    });
+    g.bench_function("authorize", |b| {
+        b.iter(|| {
+            ready(authorize(
+                &s.verifier,
+                &s.checker,
+                black_box(&s.token),
+                &s.requirements,
+            ))
+        })
+    });
+    let now = EpochMs::now();
+    g.bench_function("judge", |b| {
+        b.iter(|| judge(black_box(&s.claims), black_box(&s.state), black_box(now)))
+    });
+    g.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let s = setup();
+    benches(&mut c, &s);
+    c.final_summary();
+}
