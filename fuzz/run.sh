@@ -10,7 +10,7 @@ BUILD_FLAGS="${FUZZ_BUILD:--O}"
 # and RUSTC_BOOTSTRAP lets it accept them.
 export RUSTC_BOOTSTRAP=1
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2 --locked
-targets=(jwt jwks trigger_event authorizer_event api_request bodies)
+targets=(jwt jwks trigger_event authorizer_event api_request bodies logout_request)
 for t in "${targets[@]}"; do mkdir -p "corpus/$t"; done
 # Seeds: every sample event, the JWKS, a few tokens' shapes.
 for f in ../events/*/*.json; do
@@ -23,6 +23,8 @@ printf 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImR1bW15In0.eyJzdWIiOiJ4In0.c2ln' > corpus/j
 printf 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' > corpus/jwt/none
 printf 'token=abc&token_type_hint=refresh_token&client_id=c' > corpus/bodies/form
 printf '{"scope":"session","refresh_token":"r"}' > corpus/bodies/json
+printf 'client_id=c&post_logout_redirect_uri=https%%3A%%2F%%2Fapp.example.com%%2Fbye&state=xyz&id_token_hint=a.b.c' > corpus/logout_request/oidc
+printf 'client_id=c&logout_uri=https%%3A%%2F%%2Fapp.example.com%%2F' > corpus/logout_request/cognito
 cargo fuzz build $BUILD_FLAGS
 printf '| target | seconds | executions | result |\n| --- | --- | --- | --- |\n' > ../fuzz/RESULTS.md
 for t in "${targets[@]}"; do
