@@ -116,7 +116,7 @@ async fn a_blocked_user_is_refused_until_the_block_ends() {
         "request": {"userAttributes": {"sub": "blocked-user"}},
         "response": {"claimsOverrideDetails": null}
     });
-    let until = EpochMs(EpochMs::now().0 + 1_500);
+    let until = EpochMs(EpochMs::now().0 + 3_000);
     app.store()
         .block_user(&Sub::from("blocked-user"), until, Source::Admin)
         .await
