@@ -31,7 +31,8 @@ test-template: venv-deploy
 	$(VENV_DEPLOY)/bin/python tests/template_test.py
 
 ## `sam build` of all four functions (release builds through cargo-lambda).
-## ARCH=x86_64 here: this machine's toolchain has no aarch64 standard library.
+## ARCH=x86_64 by default here so CI needs no extra rustup target; ARCH=arm64 works
+## when cargo-lambda can add aarch64-unknown-linux-gnu through rustup.
 ARCH ?= x86_64
 sam-build: venv venv-deploy
 	$(SAM_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV_DEPLOY)/bin/sam build --template template.yaml \

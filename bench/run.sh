@@ -12,8 +12,8 @@
 #   4. aws-jwt-verify on that token and JWKS (bench/node/verify.mjs)
 #   5. an emulator for the rest of the run; round trips counted by the
 #      FaultProxy (testkit/examples/round_trips.rs), which leaves a fixture
-#   6. cold start and peak RSS of each release binary of this machine's
-#      architecture, served by bench/runtime_api.py against that fixture
+#   6. cold start and peak RSS of the bootstrap binary in each zip of this
+#      machine's architecture, served by bench/runtime_api.py against that fixture
 #   7. the report
 #
 # Intermediate results go to $CARGO_TARGET_DIR/bench. Knobs: BENCH_COLD_RUNS
@@ -41,8 +41,8 @@ for tool in cargo-lambda python node npm; do
   }
 done
 case "$(uname -m)" in
-  x86_64) HOST_TARGET=x86_64-unknown-linux-gnu ;;
-  aarch64 | arm64) HOST_TARGET=aarch64-unknown-linux-gnu ;;
+  x86_64) HOST_ARCH=x86_64 ;;
+  aarch64 | arm64) HOST_ARCH=arm64 ;;
   *) echo "bench: no Lambda architecture runs on $(uname -m)" >&2; exit 1 ;;
 esac
 rm -rf "$OUT"
@@ -58,9 +58,17 @@ for arch in x86_64 arm64; do
   flag=--x86-64
   [[ $arch == arm64 ]] && flag=--arm64
   cargo lambda build --release "$flag" --output-format zip
+  # Keep what was just built: other builds in the shared target dir may replace it.
+  mkdir -p "$OUT/bin/$arch"
   for fn in "${FUNCTIONS[@]}"; do
     zip="$CARGO_TARGET_DIR/lambda/$fn/bootstrap.zip"
     printf '%s\t%s\t%s\n' "$fn" "$arch" "$(stat -c %s "$zip")" >>"$OUT/sizes.tsv"
+    python - "$zip" "$OUT/bin/$arch/$fn" <<'PY'
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[2], "wb") as out:
+    out.write(z.read("bootstrap"))
+os.chmod(sys.argv[2], 0o755)
+PY
   done
 done
 
@@ -85,9 +93,9 @@ done
 export BENCH_EMULATOR="http://127.0.0.1:$PORT"
 cargo run -q -p testkit --example round_trips -- --fixture-out "$OUT/fixture" >"$OUT/round_trips.json"
 
-step "6/7 cold start ($COLD_RUNS starts) and peak RSS ($EVENTS events), $HOST_TARGET release binaries"
+step "6/7 cold start ($COLD_RUNS starts) and peak RSS ($EVENTS events): the $HOST_ARCH bootstrap of each zip"
 for fn in "${FUNCTIONS[@]}"; do
-  args=(--binary "$CARGO_TARGET_DIR/$HOST_TARGET/release/$fn" --env "$OUT/fixture/env.json" --event "$OUT/fixture/$fn.json")
+  args=(--binary "$OUT/bin/$HOST_ARCH/$fn" --env "$OUT/fixture/env.json" --event "$OUT/fixture/$fn.json")
   python bench/runtime_api.py cold "${args[@]}" --runs "$COLD_RUNS" >"$OUT/cold/$fn.json"
   python bench/runtime_api.py memory "${args[@]}" --events "$EVENTS" >"$OUT/memory/$fn.json"
 done
@@ -99,7 +107,7 @@ MACHINE_RUSTC=$(rustc --version)
 MACHINE_NODE=$(node --version)
 MACHINE_KERNEL=$(uname -srm)
 MACHINE_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-export OUT LOAD_AT_START COLD_RUNS EVENTS HOST_TARGET
+export OUT LOAD_AT_START COLD_RUNS EVENTS HOST_ARCH
 export MACHINE_NPROC MACHINE_CPU MACHINE_RUSTC MACHINE_NODE MACHINE_KERNEL MACHINE_DATE
 python - <<'PY'
 import json
@@ -252,8 +260,8 @@ Targets missed on this run: {', '.join(missed) if missed else 'none'}.
   better of `verifySync` and `verify` is the reference. One thread on both
   sides, as one Lambda instance serves one event at a time. The reference only
   verifies; our warm path also checks revocation.
-- **Cold start** (`bench/runtime_api.py`): the {env['HOST_TARGET']} release
-  binary (the same build as the zip), started fresh {env['COLD_RUNS']} times with
+- **Cold start** (`bench/runtime_api.py`): the `bootstrap` of the
+  {env['HOST_ARCH']} zip (the release binary as deployed), started fresh {env['COLD_RUNS']} times with
   only its settings, credentials and Lambda's own variables, served one event by
   a local runtime API on loopback; from just before the spawn to the arrival
   of the first answer (median), and in brackets to its first poll for an event
