@@ -839,3 +839,57 @@ pub mod walkthrough;
 pub fn signout_claims(token: &str) -> serde_json::Value {
     serde_json::Value::Object(signout::tokens::peek_claims(token).unwrap_or_default())
 }
+
+/// Which of the functions' AWS clients go through a fault proxy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Faulty {
+    Store,
+    Cognito,
+}
+
+impl Fixture {
+    /// Our functions' state with one client (DynamoDB or Cognito) aimed at
+    /// `proxy_endpoint` and everything else direct, with a 1 s SDK timeout.
+    pub fn app_through(
+        &self,
+        faulty: Faulty,
+        proxy_endpoint: &str,
+        extra: &[(&str, &str)],
+    ) -> signout::app::App {
+        let mut settings = vec![("SDK_OPERATION_TIMEOUT_MS", "1000")];
+        settings.extend_from_slice(extra);
+        let config =
+            signout::Config::from_lookup(Fixture::lookup(self.env_with(&settings))).unwrap();
+        let timeouts = signout::aws::timeouts(config.sdk_operation_timeout);
+        let direct = self
+            .sdk
+            .to_builder()
+            .timeout_config(timeouts.clone())
+            .build();
+        let proxied = self
+            .sdk
+            .to_builder()
+            .endpoint_url(proxy_endpoint)
+            .timeout_config(timeouts)
+            .build();
+        let (ddb_cfg, idp_cfg) = match faulty {
+            Faulty::Store => (&proxied, &direct),
+            Faulty::Cognito => (&direct, &proxied),
+        };
+        let store = signout::store::Store::new(
+            ddb::Client::new(ddb_cfg),
+            config.table.clone(),
+            config.max_token_lifetime,
+        );
+        signout::app::App {
+            verifier: signout::tokens::Verifier::new(&config),
+            checker: signout::check::Checker::new(store, config.revocation_cache, config.fail_open),
+            cognito: signout::cognito::Cognito::new(
+                idp::Client::new(idp_cfg),
+                config.user_pool_id.clone(),
+                std::collections::HashMap::new(),
+            ),
+            config,
+        }
+    }
+}

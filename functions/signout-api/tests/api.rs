@@ -2,18 +2,14 @@
 
 mod common;
 
-use std::collections::HashMap;
-
 use base64::Engine;
 use common::{Call, Format};
 use serde_json::{Value, json};
 use signout::app::App;
-use signout::check::Checker;
-use signout::cognito::Cognito;
-use signout::store::{Consistency, Store};
-use signout::tokens::{Expect, Verifier};
+use signout::store::Consistency;
+use signout::tokens::Expect;
 use signout::{Revoked, Sub, Verdict};
-use testkit::{Fault, FaultProxy, Fixture};
+use testkit::{Fault, FaultProxy, Faulty, Fixture};
 
 async fn verdict(app: &App, token: &str) -> Verdict {
     let claims = app
@@ -446,42 +442,11 @@ async fn stage_prefixes_are_accepted() {
     assert_eq!(r.status, 404);
 }
 
-/// An App whose Cognito calls go through a fault proxy; DynamoDB is direct.
-async fn app_with_faulty_cognito(f: &Fixture, proxy: &FaultProxy) -> App {
-    let config = signout::Config::from_lookup(Fixture::lookup(
-        f.env_with(&[("SDK_OPERATION_TIMEOUT_MS", "1000")]),
-    ))
-    .unwrap();
-    let timeouts = signout::aws::timeouts(config.sdk_operation_timeout);
-    let direct = f.sdk.to_builder().timeout_config(timeouts.clone()).build();
-    let faulty = f
-        .sdk
-        .to_builder()
-        .endpoint_url(&proxy.endpoint)
-        .timeout_config(timeouts)
-        .build();
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(&direct),
-        config.table.clone(),
-        config.max_token_lifetime,
-    );
-    App {
-        verifier: Verifier::new(&config),
-        checker: Checker::new(store, config.revocation_cache, config.fail_open),
-        cognito: Cognito::new(
-            aws_sdk_cognitoidentityprovider::Client::new(&faulty),
-            config.user_pool_id.clone(),
-            HashMap::new(),
-        ),
-        config,
-    }
-}
-
 #[tokio::test]
 async fn cognito_faults_give_partial_with_the_step_marked_retryable_and_a_retry_completes() {
     let f = Fixture::new().await;
     let proxy = FaultProxy::start(&f.endpoint);
-    let app = app_with_faulty_cognito(&f, &proxy).await;
+    let app = f.app_through(Faulty::Cognito, &proxy.endpoint, &[]);
     let faults = [
         Fault::Error(400, "TooManyRequestsException"),
         Fault::Error(500, "InternalErrorException"),

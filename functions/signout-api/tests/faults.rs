@@ -4,18 +4,12 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use common::{Call, Format};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
-use signout::app::App;
-use signout::check::Checker;
-use signout::cognito::Cognito;
-use signout::store::Store;
-use signout::tokens::Verifier;
-use testkit::{Fault, FaultProxy, Fixture};
+use testkit::{Fault, FaultProxy, Faulty, Fixture};
 
 const FAULTS: [Fault; 7] = [
     Fault::Error(400, "ThrottlingException"),
@@ -27,50 +21,20 @@ const FAULTS: [Fault; 7] = [
     Fault::Truncate,
 ];
 
-/// An App whose DynamoDB calls go through `proxy`; Cognito and the JWKS are direct.
-fn app_with_faulty_store(f: &Fixture, proxy: &FaultProxy, extra: &[(&str, &str)]) -> App {
-    let mut settings = vec![("SDK_OPERATION_TIMEOUT_MS", "1000")];
-    settings.extend_from_slice(extra);
-    let config = signout::Config::from_lookup(Fixture::lookup(f.env_with(&settings))).unwrap();
-    let timeouts = signout::aws::timeouts(config.sdk_operation_timeout);
-    let direct = f.sdk.to_builder().timeout_config(timeouts.clone()).build();
-    let faulty = f
-        .sdk
-        .to_builder()
-        .endpoint_url(&proxy.endpoint)
-        .timeout_config(timeouts)
-        .build();
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(&faulty),
-        config.table.clone(),
-        config.max_token_lifetime,
-    );
-    App {
-        verifier: Verifier::new(&config),
-        checker: Checker::new(store, config.revocation_cache, config.fail_open),
-        cognito: Cognito::new(
-            aws_sdk_cognitoidentityprovider::Client::new(&direct),
-            config.user_pool_id.clone(),
-            HashMap::new(),
-        ),
-        config,
-    }
-}
-
 #[tokio::test]
 async fn every_store_fault_makes_the_authorizer_fail_closed_or_open_only_when_configured() {
     let f = Fixture::new().await;
     let proxy = FaultProxy::start(&f.endpoint);
     let t = f.sign_in(&f.username).await;
     let closed = authorizer::Authorizer::from_lookup(
-        std::sync::Arc::new(app_with_faulty_store(&f, &proxy, &[])),
+        std::sync::Arc::new(f.app_through(Faulty::Store, &proxy.endpoint, &[])),
         Fixture::lookup(f.env()),
     )
     .unwrap();
     let open = authorizer::Authorizer::from_lookup(
-        std::sync::Arc::new(app_with_faulty_store(
-            &f,
-            &proxy,
+        std::sync::Arc::new(f.app_through(
+            Faulty::Store,
+            &proxy.endpoint,
             &[("AUTHORIZER_FAIL_OPEN", "true")],
         )),
         Fixture::lookup(f.env()),
@@ -112,7 +76,7 @@ async fn every_store_fault_makes_the_authorizer_fail_closed_or_open_only_when_co
 async fn every_store_fault_lets_sign_in_through_unstamped_within_the_trigger_budget() {
     let f = Fixture::new().await;
     let proxy = FaultProxy::start(&f.endpoint);
-    let app = app_with_faulty_store(&f, &proxy, &[]);
+    let app = f.app_through(Faulty::Store, &proxy.endpoint, &[]);
     let event = json!({
         "version": "2", "triggerSource": "TokenGeneration_Authentication",
         "callerContext": {"clientId": f.client_id},
@@ -138,7 +102,7 @@ async fn every_store_fault_lets_sign_in_through_unstamped_within_the_trigger_bud
 async fn every_store_fault_fails_the_sign_out_before_cognito_is_told_and_a_retry_completes() {
     let f = Fixture::new().await;
     let proxy = FaultProxy::start(&f.endpoint);
-    let app = app_with_faulty_store(&f, &proxy, &[]);
+    let app = f.app_through(Faulty::Store, &proxy.endpoint, &[]);
     for fault in FAULTS {
         let t = f.sign_in(&f.username).await;
         proxy.set(fault.clone());
