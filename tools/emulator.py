@@ -32,6 +32,13 @@ UserLambdaValidationException "PreTokenGeneration failed with error ..."; an
 answer that is not a JSON object fails it with InvalidLambdaResponseException.
 Without the variable, or without the trigger, tokens are minted as before.
 
+With EMULATOR_REPLICATE_REGIONS (e.g. us-east-1,eu-west-1) it also simulates
+DynamoDB global tables between those Regions (tools/replication.py: random
+delivery delay EMULATOR_REPLICATION_DELAY_MS=MIN-MAX, default 0-300, seeded by
+EMULATOR_REPLICATION_SEED; last writer wins per item; conditions see only the
+local Region), and GET /_replication answers its counters as JSON
+{"captured","applied","dropped_lww","pending"}: wait for pending == 0.
+
 Usage: python tools/emulator.py --port 5000 [--host 127.0.0.1] [--exit-on-stdin-eof]
 
 With --exit-on-stdin-eof the server exits when its standard input closes, so a
@@ -56,6 +63,8 @@ from moto.cognitoidp.exceptions import NotAuthorizedError
 from moto.cognitoidp.responses import CognitoIdpResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import EmptyResult
+
+import replication  # tools/replication.py: this script's directory is on sys.path
 
 
 class UnsupportedTokenTypeException(JsonRESTError):
@@ -398,6 +407,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.exit_on_stdin_eof:
         threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+    replication.activate()  # before moto.server.main builds its app
     from moto.server import main as moto_main
 
     moto_main(["-H", args.host, "-p", str(args.port)])
