@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
 """Static checks of template.yaml: least privilege, route authorization, the
-table's protections, log retention and secret handling.
+table's protections, log retention and secret handling; then the template as
+deployed with given parameter values (the revocation table in one or several
+Regions): the offline SAM transform (aws-sam-translator), conditions evaluated,
+parameters substituted.
 
-Plain Python (stdlib + PyYAML, which cfn-lint brings), no pytest:
+Plain Python (stdlib + PyYAML, which cfn-lint brings, and aws-sam-translator,
+which the SAM CLI brings), no pytest; run it with the deploy venv's python:
 
-    python3 tests/template_test.py [path/to/template.yaml]
+    .venv-deploy/bin/python tests/template_test.py [path/to/template.yaml]
 
 Prints each failed check with its problems, then `N passed, M failed` as the
 last line; exits 1 when any check fails. `Fn::If` is checked on both branches.
 """
 
+import copy
+import logging
 import os
 import re
 import sys
@@ -172,7 +178,14 @@ EXPECTED_ENV = {
         "APP_CLIENT_SECRETS_ARN",
     },
 }
-GLOBAL_ENV = {"USER_POOL_ID", "SIGNOUT_TABLE", "APP_CLIENT_IDS", "MAX_TOKEN_LIFETIME_SECONDS", "RUST_LOG"}
+GLOBAL_ENV = {
+    "USER_POOL_ID",
+    "SIGNOUT_TABLE",
+    "SIGNOUT_REGIONS",
+    "APP_CLIENT_IDS",
+    "MAX_TOKEN_LIFETIME_SECONDS",
+    "RUST_LOG",
+}
 MAX_TIMEOUT = {"authorizer": 5, "pre-token": 5, "signout-api": 10, "logout": 10}
 # (method, path) -> (binary, authorization: None | "AWS_IAM" | "LAMBDA")
 EXPECTED_ROUTES = {
@@ -188,6 +201,350 @@ EXPECTED_ROUTES = {
 }
 SECRET_LIKE = re.compile(r"secret|password|passwd|privatekey|signingkey|statekey|hmac|apikey|credential", re.I)
 ARN_PATTERN_PREFIX = "arn:aws"
+
+
+# The revocation table in several Regions: the template as deployed with these
+# parameter values. (name, stack Region, parameters, table: "plain" | "global" |
+# the existing name, global table replicas in order, SIGNOUT_REGIONS as read).
+REGION_SCENARIOS = [
+    ("one Region, defaults", "us-east-1", {}, "plain", None, ["us-east-1"]),
+    (
+        "primary Region with two replica Regions",
+        "us-east-1",
+        {"ReplicaRegions": "eu-west-1,ap-southeast-2"},
+        "global",
+        ["us-east-1", "eu-west-1", "ap-southeast-2"],
+        ["us-east-1", "eu-west-1", "ap-southeast-2"],
+    ),
+    (
+        "primary Region with the three replica slots used",
+        "eu-central-1",
+        {"ReplicaRegions": "us-east-1,ap-southeast-2,us-west-2"},
+        "global",
+        ["eu-central-1", "us-east-1", "ap-southeast-2", "us-west-2"],
+        ["eu-central-1", "us-east-1", "ap-southeast-2", "us-west-2"],
+    ),
+    (
+        "own Region and a repeat in ReplicaRegions add no replica",
+        "us-east-1",
+        {"ReplicaRegions": "us-east-1,eu-west-1,eu-west-1"},
+        "global",
+        ["us-east-1", "eu-west-1"],
+        ["us-east-1", "eu-west-1"],
+    ),
+    (
+        "a repeat and own Region in ReplicaRegions add no replica",
+        "us-east-1",
+        {"ReplicaRegions": "eu-west-1,eu-west-1,us-east-1"},
+        "global",
+        ["us-east-1", "eu-west-1"],
+        ["us-east-1", "eu-west-1"],
+    ),
+    (
+        "the first Region repeated last adds no replica",
+        "us-east-1",
+        {"ReplicaRegions": "eu-west-1,ap-southeast-2,eu-west-1"},
+        "global",
+        ["us-east-1", "eu-west-1", "ap-southeast-2"],
+        ["us-east-1", "eu-west-1", "ap-southeast-2"],
+    ),
+    ("ReplicaRegions naming only this Region", "us-east-1", {"ReplicaRegions": "us-east-1"}, "plain", None, ["us-east-1"]),
+    (
+        "replica Region stack on the global table (ExistingTableName)",
+        "eu-west-1",
+        {"ExistingTableName": "cognito-signout-SignoutGlobalTable-1A2B3C4D", "ReplicaRegions": "us-east-1,ap-southeast-2"},
+        "cognito-signout-SignoutGlobalTable-1A2B3C4D",
+        None,
+        ["eu-west-1", "us-east-1", "ap-southeast-2"],
+    ),
+    (
+        "existing table, one Region",
+        "us-east-1",
+        {"ExistingTableName": "signout-revocations"},
+        "signout-revocations",
+        None,
+        ["us-east-1"],
+    ),
+]
+# (parameter, values it must accept, values it must reject)
+PARAMETER_SAMPLES = [
+    (
+        "ReplicaRegions",
+        ["", "eu-west-1", "eu-west-1,ap-southeast-2", "us-gov-west-1,ap-southeast-2,il-central-1"],
+        ["eu-west-1,ap-southeast-2,us-west-2,ca-central-1", "eu-west-1, ap-southeast-2", "eu-west-1,", "EU-WEST-1"],
+    ),
+    ("ExistingTableName", ["", "signout-revocations", "a.b_c-1"], ["ab", "table/name", "x" * 256]),
+]
+PSEUDO = {
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::StackName": "cognito-signout",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+# Parameters without a default, as a deployment gives them.
+REQUIRED_PARAMETERS = {
+    "LogoutStateKeyArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:signout/logout-state-key-AbCdEf",
+}
+
+
+def parse_regions(value):
+    """SIGNOUT_REGIONS as the functions read it: a comma list, empty entries and repeats ignored."""
+    out = []
+    for part in value.split(","):
+        part = part.strip()
+        if part and part not in out:
+            out.append(part)
+    return out
+
+
+def parameter_problem(name, param, value):
+    """Why CloudFormation would refuse `value` for `param`, or None."""
+    pattern = param.get("AllowedPattern")
+    if pattern is not None and not re.fullmatch(str(pattern), value):
+        return f"{name}={value!r} does not match {pattern}"
+    allowed = param.get("AllowedValues")
+    if allowed is not None and value not in [str(a) for a in allowed]:
+        return f"{name}={value!r} is not one of {allowed}"
+    return None
+
+
+class _NoManagedPolicies:
+    """The translator's managed policy loader, offline: the template names no managed policy."""
+
+    def load(self):
+        return {}
+
+
+def sam_transform(template, parameters, region):
+    """The offline SAM transform (aws-sam-translator) of `template` with these parameter values."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)  # the translator asks boto3 for a Region
+    try:
+        from samtranslator.translator.transform import transform
+    except ImportError:
+        raise RuntimeError("aws-sam-translator is required: run with .venv-deploy/bin/python (make venv-deploy)")
+
+    # The translator records usage metrics and warns when nobody publishes them.
+    logging.getLogger("samtranslator.metrics").setLevel(logging.ERROR)
+
+    sam = copy.deepcopy(template)
+    for res in (sam.get("Resources") or {}).values():
+        if res.get("Type") == "AWS::Serverless::Function":
+            # As after `sam package`: the translator wants an S3 location, not a build directory.
+            res.setdefault("Properties", {})["CodeUri"] = "s3://example-bucket/code.zip"
+    values = {**REQUIRED_PARAMETERS, **parameters, "AWS::Region": region}
+    return transform(sam, values, _NoManagedPolicies())
+
+
+class Unresolved(Exception):
+    """A value that depends on a resource, known only once deployed."""
+
+
+class Deployed:
+    """What CloudFormation makes of a transformed template with given parameter values:
+    conditions evaluated, resources and outputs whose condition is false dropped, Fn::If
+    branches chosen, AWS::NoValue removed, parameters and pseudo parameters substituted.
+    References to resources stay as they are."""
+
+    def __init__(self, template, parameters, region):
+        params = template.get("Parameters") or {}
+        self.values = {}
+        for name, p in params.items():
+            if "Default" in p:
+                self.values[name] = str(p["Default"])
+        for name, value in {**REQUIRED_PARAMETERS, **parameters}.items():
+            if name not in params:
+                raise ValueError(f"unknown parameter {name}")
+            problem = parameter_problem(name, params[name], value)
+            if problem:
+                raise ValueError(problem)
+            self.values[name] = value
+        for name, p in params.items():
+            if name not in self.values:
+                raise ValueError(f"parameter {name} has no value")
+            if p.get("Type") == "CommaDelimitedList":
+                self.values[name] = [v.strip() for v in self.values[name].split(",")]
+        self.values.update(PSEUDO)
+        self.values["AWS::Region"] = region
+        self.condition_defs = template.get("Conditions") or {}
+        self.conditions = {}
+        self.resources = {
+            lid: self.resolve(res)
+            for lid, res in (template.get("Resources") or {}).items()
+            if self.condition(res.get("Condition"))
+        }
+        self.outputs = {
+            name: self.resolve(out)
+            for name, out in (template.get("Outputs") or {}).items()
+            if self.condition(out.get("Condition"))
+        }
+
+    def condition(self, name):
+        if name is None:
+            return True
+        if name not in self.conditions:
+            self.conditions[name] = self.truth(self.condition_defs[name])
+        return self.conditions[name]
+
+    def truth(self, expr):
+        (fn, args), = expr.items()
+        if fn == "Condition":
+            return self.condition(args)
+        if fn == "Fn::Equals":
+            return self.value(args[0]) == self.value(args[1])
+        if fn == "Fn::And":
+            return all(self.truth(a) for a in args)
+        if fn == "Fn::Or":
+            return any(self.truth(a) for a in args)
+        if fn == "Fn::Not":
+            return not self.truth(args[0])
+        raise ValueError(f"unknown condition function {fn}")
+
+    def sub(self, template, local, partial):
+        def one(m):
+            name = m.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in local:
+                try:
+                    return str(self.value(local[name]))
+                except Unresolved:
+                    if partial:
+                        return m.group(0)
+                    raise
+            if name in self.values:
+                return str(self.values[name])
+            if partial:
+                return m.group(0)
+            raise Unresolved(name)
+
+        return re.sub(r"\$\{([^}]+)\}", one, template)
+
+    def value(self, v):
+        """The value of `v` once deployed; Unresolved when it depends on a resource."""
+        if isinstance(v, list):
+            return [x for x in (self.value(i) for i in v) if x is not NO_VALUE]
+        if not isinstance(v, dict):
+            return v
+        if len(v) == 1:
+            (fn, args), = v.items()
+            if fn == "Ref":
+                if args == "AWS::NoValue":
+                    return NO_VALUE
+                if args in self.values:
+                    return self.values[args]
+                raise Unresolved(args)
+            if fn == "Fn::GetAtt":
+                raise Unresolved(str(args))
+            if fn == "Fn::If":
+                return self.value(args[1] if self.condition(args[0]) else args[2])
+            if fn == "Fn::Sub":
+                template, local = (args[0], args[1]) if isinstance(args, list) else (args, {})
+                return self.sub(template, local, partial=False)
+            if fn == "Fn::Select":
+                items = self.value(args[1])
+                index = int(self.value(args[0]))
+                if not 0 <= index < len(items):
+                    raise ValueError(f"Fn::Select index {index} outside {items!r} (CloudFormation fails)")
+                return items[index]
+            if fn == "Fn::Split":
+                return self.value(args[1]).split(self.value(args[0]))
+            if fn == "Fn::Join":
+                return self.value(args[0]).join(self.value(args[1]))
+        out = {k: self.value(x) for k, x in v.items()}
+        return {k: x for k, x in out.items() if x is not NO_VALUE}
+
+    def resolve(self, v):
+        """`v` with everything known at deploy time substituted."""
+        try:
+            return self.value(v)
+        except Unresolved:
+            pass
+        if isinstance(v, list):
+            return [x for x in (self.resolve(i) for i in v) if x is not NO_VALUE]
+        if set(v) == {"Fn::If"}:
+            c, yes, no = v["Fn::If"]
+            return self.resolve(yes if self.condition(c) else no)
+        if set(v) == {"Fn::Sub"}:
+            args = v["Fn::Sub"]
+            template, local = (args[0], args[1]) if isinstance(args, list) else (args, {})
+            template = self.sub(template, local, partial=True)
+            local = {k: self.resolve(x) for k, x in local.items() if "${%s}" % k in template}
+            return {"Fn::Sub": [template, local] if local else template}
+        out = {k: self.resolve(x) for k, x in v.items()}
+        return {k: x for k, x in out.items() if x is not NO_VALUE}
+
+
+def render(value):
+    """A resolved value as text: references to resources shown as <LogicalId>."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and ref_name(value):
+        return "<%s>" % ref_name(value)
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        args = value["Fn::Sub"]
+        template, local = (args[0], args[1]) if isinstance(args, list) else (args, {})
+        return re.sub(
+            r"\$\{([^}!]+)\}", lambda m: render(local[m.group(1)]) if m.group(1) in local else "<%s>" % m.group(1), template
+        )
+    return repr(value)
+
+
+def table_key_problems(res):
+    p = res.get("Properties") or {}
+    out = []
+    if p.get("KeySchema") != [{"AttributeName": "pk", "KeyType": "HASH"}]:
+        out.append("KeySchema must be pk (HASH) only")
+    if {"AttributeName": "pk", "AttributeType": "S"} not in (p.get("AttributeDefinitions") or []):
+        out.append("pk must be a string attribute")
+    if p.get("BillingMode") != "PAY_PER_REQUEST":
+        out.append("BillingMode must be PAY_PER_REQUEST")
+    return out
+
+
+def table_ttl_problems(res):
+    ttl = (res.get("Properties") or {}).get("TimeToLiveSpecification") or {}
+    if ttl.get("AttributeName") != "expires_at" or ttl.get("Enabled") is not True:
+        return ["TimeToLiveSpecification must be enabled on expires_at"]
+    return []
+
+
+def table_sse_problems(res):
+    sse = (res.get("Properties") or {}).get("SSESpecification") or {}
+    if sse.get("SSEEnabled") is not True:
+        return ["SSESpecification.SSEEnabled must be true"]
+    return []
+
+
+def replicas_of(res):
+    """Every replica a global table can have (each conditional slot taken), or None for a plain table."""
+    if res.get("Type") != "AWS::DynamoDB::GlobalTable":
+        return None
+    return as_list((res.get("Properties") or {}).get("Replicas") or [])
+
+
+def table_pitr_problems(res):
+    replicas = replicas_of(res)
+    specs = [res.get("Properties") or {}] if replicas is None else replicas
+    if not specs:
+        return ["no replicas"]
+    for spec in specs:
+        pitr = spec.get("PointInTimeRecoverySpecification") or {}
+        if pitr.get("PointInTimeRecoveryEnabled") is not True:
+            where = "" if replicas is None else f"replica {spec.get('Region')!r}: "
+            return [f"{where}PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled must be true"]
+    return []
+
+
+def table_deletion_protection_problems(res):
+    replicas = replicas_of(res)
+    specs = [res.get("Properties") or {}] if replicas is None else replicas
+    if not specs:
+        return ["no replicas"]
+    for spec in specs:
+        if spec.get("DeletionProtectionEnabled") is not True:
+            where = "" if replicas is None else f"replica {spec.get('Region')!r}: "
+            return [f"{where}DeletionProtectionEnabled must be true"]
+    return []
 
 
 # ------------------------------------------------------------------ the checks
@@ -208,6 +565,8 @@ class Checks:
                 self.functions[binary or lid] = (lid, res)
         tables = [lid for lid, r in self.resources.items() if r.get("Type") == "AWS::DynamoDB::Table"]
         self.table = tables[0] if len(tables) == 1 else None
+        global_tables = [lid for lid, r in self.resources.items() if r.get("Type") == "AWS::DynamoDB::GlobalTable"]
+        self.global_table = global_tables[0] if len(global_tables) == 1 else None
 
     def run(self, name, fn, *args):
         problems = []
@@ -233,6 +592,8 @@ class Checks:
             problems.append("Transform AWS::Serverless-2016-10-31 is missing")
         if self.table is None:
             problems.append("expected exactly one AWS::DynamoDB::Table")
+        if self.global_table is None:
+            problems.append("expected exactly one AWS::DynamoDB::GlobalTable (used with ReplicaRegions)")
         missing = set(EXPECTED_ACTIONS) - set(self.functions)
         if missing:
             problems.append(f"functions missing (by BuildProperties.Binary): {sorted(missing)}")
@@ -311,6 +672,23 @@ class Checks:
                     problems.append(f"{lid}: policy template {list(pol)!r}; use inline statements")
         return out
 
+    def is_table_name(self, value):
+        """The table in use: each Fn::If branch is a Ref to the plain table, the global
+        table or ExistingTableName, and all three occur (so it works in every case)."""
+        want = {self.table, self.global_table, "ExistingTableName"}
+        found = {ref_name(b) for b in branches(value)}
+        return found == want
+
+    def is_table_arn(self, value):
+        """The ARN of the table in use in the stack's own Region (its local replica)."""
+        sub = value.get("Fn::Sub") if isinstance(value, dict) else None
+        if not (isinstance(sub, list) and len(sub) == 2 and isinstance(sub[0], str) and isinstance(sub[1], dict)):
+            return False
+        m = re.fullmatch(
+            r"arn:\$\{AWS::Partition\}:dynamodb:\$\{AWS::Region\}:\$\{AWS::AccountId\}:table/\$\{(\w+)\}", sub[0]
+        )
+        return bool(m) and self.is_table_name(sub[1].get(m.group(1)))
+
     def resource_ok(self, action, resource, binary, problems, where):
         service = action.split(":")[0]
         log_group = self.log_group_of(binary)
@@ -319,8 +697,12 @@ class Checks:
                 problems.append(f"{where}: {action} on a wildcard resource {r!r}")
                 continue
             if service == "dynamodb":
-                if not is_getatt(r, self.table):
-                    problems.append(f"{where}: {action} must be scoped to !GetAtt {self.table}.Arn, not {r!r}")
+                if not self.is_table_arn(r):
+                    problems.append(
+                        f"{where}: {action} must be scoped to the table in use in this Region "
+                        f"(!Sub arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/${{Name}}"
+                        f" with Name the table in use), not {r!r}"
+                    )
             elif service == "cognito-idp":
                 text = " ".join(strings_in(r))
                 pool_ok = is_getatt(r, "DemoUserPool") or (
@@ -479,38 +861,61 @@ class Checks:
 
     # -------------------------------------------------------------- table
 
-    def table_props(self):
-        return (self.resources.get(self.table) or {}).get("Properties") or {}
+    def tables(self):
+        """(logical id, resource) of the plain table and of the global table."""
+        return [(lid, self.resources.get(lid) or {}) for lid in (self.table, self.global_table)]
 
     def check_table_key(self, problems):
-        p = self.table_props()
-        if p.get("KeySchema") != [{"AttributeName": "pk", "KeyType": "HASH"}]:
-            problems.append("KeySchema must be pk (HASH) only")
-        if {"AttributeName": "pk", "AttributeType": "S"} not in (p.get("AttributeDefinitions") or []):
-            problems.append("pk must be a string attribute")
-        if p.get("BillingMode") != "PAY_PER_REQUEST":
-            problems.append("BillingMode must be PAY_PER_REQUEST")
+        for lid, res in self.tables():
+            problems.extend(f"{lid}: {p}" for p in table_key_problems(res))
 
     def check_table_ttl(self, problems):
-        ttl = self.table_props().get("TimeToLiveSpecification") or {}
-        if ttl.get("AttributeName") != "expires_at" or ttl.get("Enabled") is not True:
-            problems.append("TimeToLiveSpecification must be enabled on expires_at")
+        for lid, res in self.tables():
+            problems.extend(f"{lid}: {p}" for p in table_ttl_problems(res))
 
     def check_table_pitr(self, problems):
-        pitr = self.table_props().get("PointInTimeRecoverySpecification") or {}
-        if pitr.get("PointInTimeRecoveryEnabled") is not True:
-            problems.append("PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled must be true")
+        for lid, res in self.tables():
+            problems.extend(f"{lid}: {p}" for p in table_pitr_problems(res))
+
+    def check_table_deletion_protection(self, problems):
+        for lid, res in self.tables():
+            problems.extend(f"{lid}: {p}" for p in table_deletion_protection_problems(res))
 
     def check_table_sse(self, problems):
-        sse = self.table_props().get("SSESpecification") or {}
-        if sse.get("SSEEnabled") is not True:
-            problems.append("SSESpecification.SSEEnabled must be true")
+        for lid, res in self.tables():
+            problems.extend(f"{lid}: {p}" for p in table_sse_problems(res))
 
     def check_table_retain(self, problems):
-        res = self.resources.get(self.table) or {}
-        for k in ("DeletionPolicy", "UpdateReplacePolicy"):
-            if res.get(k) != "Retain":
-                problems.append(f"{k} must be Retain")
+        for lid, res in self.tables():
+            for k in ("DeletionPolicy", "UpdateReplacePolicy"):
+                if res.get(k) != "Retain":
+                    problems.append(f"{lid}: {k} must be Retain")
+
+    def check_global_table_replicas(self, problems):
+        res = self.resources.get(self.global_table) or {}
+        p = res.get("Properties") or {}
+        replicas = p.get("Replicas")
+        if not isinstance(replicas, list) or not replicas:
+            problems.append(f"{self.global_table}: Replicas must be a list")
+            return
+        if (replicas[0] or {}).get("Region") != {"Ref": "AWS::Region"}:
+            problems.append(f"{self.global_table}: the first replica must be this stack's Region (!Ref AWS::Region)")
+        # Every other replica is one slot of ReplicaRegions, present only under its condition.
+        for i, slot in enumerate(replicas[1:], start=1):
+            if not (isinstance(slot, dict) and set(slot) == {"Fn::If"} and slot["Fn::If"][2] == NO_VALUE):
+                problems.append(f"{self.global_table}: replica {i} must be !If [<slot condition>, <replica>, !Ref AWS::NoValue]")
+            elif "ReplicaRegions" not in set(refs_in(slot["Fn::If"][1].get("Region"))):
+                problems.append(f"{self.global_table}: replica {i} must take its Region from ReplicaRegions")
+        if (p.get("StreamSpecification") or {}).get("StreamViewType") != "NEW_AND_OLD_IMAGES":
+            problems.append(
+                f"{self.global_table}: StreamSpecification (required with several replicas, fixed afterwards) "
+                "must be NEW_AND_OLD_IMAGES"
+            )
+        conds = self.t.get("Conditions") or {}
+        for lid in (self.table, self.global_table):
+            cond = (self.resources.get(lid) or {}).get("Condition")
+            if cond not in conds:
+                problems.append(f"{lid}: must be created under a condition (plain table, global table or neither)")
 
     # -------------------------------------------------------------- logs
 
@@ -556,6 +961,10 @@ class Checks:
         missing = (GLOBAL_ENV | EXPECTED_ENV[binary]) - set(env)
         if missing:
             problems.append(f"{lid}: missing environment variables {sorted(missing)}")
+        if "SIGNOUT_TABLE" in env and not self.is_table_name(env["SIGNOUT_TABLE"]):
+            problems.append(f"{lid}: SIGNOUT_TABLE must name the table in use (plain, global or ExistingTableName)")
+        if "SIGNOUT_REGIONS" in env and not {"AWS::Region", "ReplicaRegions"} <= set(refs_in(env["SIGNOUT_REGIONS"])):
+            problems.append(f"{lid}: SIGNOUT_REGIONS must list AWS::Region and ReplicaRegions")
         reserved = [k for k in env if k.startswith("AWS_") and not k.startswith("AWS_ENDPOINT_URL")]
         if reserved:
             problems.append(f"{lid}: sets reserved variables {reserved} (Lambda sets AWS_REGION itself)")
@@ -647,6 +1056,87 @@ class Checks:
         missing = {"ApiUrl", "PreTokenFunctionArn", "AuthorizerFunctionArn", "TableName", "UserPoolId"} - outputs
         if missing:
             problems.append(f"missing outputs {sorted(missing)}")
+        table_name = ((self.t.get("Outputs") or {}).get("TableName") or {}).get("Value")
+        if "TableName" in outputs and not self.is_table_name(table_name):
+            problems.append("output TableName must name the table in use (plain, global or ExistingTableName)")
+
+    # -------------------------------------------------------------- several Regions, as deployed
+
+    def check_region_parameters(self, problems):
+        for name, accepted, rejected in PARAMETER_SAMPLES:
+            p = self.parameters.get(name)
+            if p is None:
+                problems.append(f"parameter {name} is missing")
+                continue
+            if p.get("Type") != "String" or p.get("Default") != "":
+                problems.append(f"parameter {name}: must be a String defaulting to empty")
+            for value in accepted:
+                if parameter_problem(name, p, value):
+                    problems.append(f"parameter {name}: must accept {value!r}")
+            for value in rejected:
+                if not parameter_problem(name, p, value):
+                    problems.append(f"parameter {name}: must reject {value!r}")
+
+    def check_deployed(self, problems, region, parameters, want_table, want_replicas, want_regions):
+        d = Deployed(sam_transform(self.t, parameters, region), parameters, region)
+        by_type = {}
+        for lid, res in d.resources.items():
+            by_type.setdefault(res.get("Type"), []).append(lid)
+        plain = by_type.get("AWS::DynamoDB::Table", [])
+        glob = by_type.get("AWS::DynamoDB::GlobalTable", [])
+        if want_table == "plain":
+            if len(plain) != 1 or glob:
+                problems.append(f"expected exactly one AWS::DynamoDB::Table and no GlobalTable, got {plain} and {glob}")
+                return
+            name = "<%s>" % plain[0]
+        elif want_table == "global":
+            if len(glob) != 1 or plain:
+                problems.append(f"expected exactly one AWS::DynamoDB::GlobalTable and no Table, got {glob} and {plain}")
+                return
+            name = "<%s>" % glob[0]
+            table = d.resources[glob[0]]
+            for check in (table_key_problems, table_ttl_problems, table_pitr_problems,
+                          table_deletion_protection_problems, table_sse_problems):
+                problems.extend(f"{glob[0]}: {p}" for p in check(table))
+            replicas = [r.get("Region") for r in (table.get("Properties") or {}).get("Replicas") or []]
+            if replicas != want_replicas:
+                problems.append(f"{glob[0]}: replicas {replicas}, expected {want_replicas}")
+        else:
+            if plain or glob:
+                problems.append(f"expected no table with ExistingTableName, got {plain + glob}")
+            name = want_table
+        arn = f"arn:aws:dynamodb:{region}:{PSEUDO['AWS::AccountId']}:table/{name}"
+        functions = {lid: res for lid, res in d.resources.items() if res.get("Type") == "AWS::Lambda::Function"}
+        if len(functions) != len(EXPECTED_ACTIONS):
+            problems.append(f"expected {len(EXPECTED_ACTIONS)} functions, got {sorted(functions)}")
+        for lid, res in functions.items():
+            env = (((res.get("Properties") or {}).get("Environment") or {}).get("Variables")) or {}
+            if render(env.get("SIGNOUT_TABLE")) != name:
+                problems.append(f"{lid}: SIGNOUT_TABLE is {render(env.get('SIGNOUT_TABLE'))}, expected {name}")
+            regions = env.get("SIGNOUT_REGIONS")
+            if not isinstance(regions, str):
+                problems.append(f"{lid}: SIGNOUT_REGIONS is {regions!r}, expected a comma list")
+            elif parse_regions(regions) != want_regions:
+                problems.append(f"{lid}: SIGNOUT_REGIONS {regions!r} reads as {parse_regions(regions)}, expected {want_regions}")
+        for lid, res in d.resources.items():
+            if res.get("Type") != "AWS::IAM::Role":
+                continue
+            for pol in (res.get("Properties") or {}).get("Policies") or []:
+                for st in (pol.get("PolicyDocument") or {}).get("Statement") or []:
+                    actions = st.get("Action") if isinstance(st.get("Action"), list) else [st.get("Action")]
+                    if not any(str(a).startswith("dynamodb:") for a in actions):
+                        continue
+                    resources = st.get("Resource") if isinstance(st.get("Resource"), list) else [st.get("Resource")]
+                    got = [render(r) for r in resources]
+                    if got != [arn]:
+                        problems.append(f"{lid}/{st.get('Sid', '?')}: DynamoDB resources {got}, expected [{arn!r}]")
+        output = render(((d.outputs.get("TableName") or {}).get("Value")))
+        if output != name:
+            problems.append(f"output TableName is {output}, expected {name}")
+        known = set(d.resources) | set(d.values)
+        dangling = {n for n in refs_in([d.resources, d.outputs]) if n not in known}
+        if dangling:
+            problems.append(f"references to resources that are not created: {sorted(dangling)}")
 
 
 def main(argv):
@@ -658,7 +1148,7 @@ def main(argv):
         print("0 passed, 1 failed")
         return 1
     c = Checks(template)
-    c.run("template: SAM transform, one table, four functions", c.check_transform)
+    c.run("template: SAM transform, one table, one global table, four functions", c.check_transform)
     if c.failed:
         print(f"{c.passed} passed, {c.failed} failed")
         return 1
@@ -675,6 +1165,8 @@ def main(argv):
     c.run("table: point-in-time recovery", c.check_table_pitr)
     c.run("table: server-side encryption", c.check_table_sse)
     c.run("table: retained on delete and replace", c.check_table_retain)
+    c.run("table: deletion protection (every replica)", c.check_table_deletion_protection)
+    c.run("global table: this Region first, one conditional slot per replica Region, stream", c.check_global_table_replicas)
     for binary in EXPECTED_ACTIONS:
         c.run(f"{binary}: own log group with retention", c.check_log_group, binary)
     for binary in EXPECTED_ACTIONS:
@@ -683,6 +1175,17 @@ def main(argv):
     c.run("functions: no secret resolved into the template", c.check_no_secret_resolution_anywhere)
     c.run("demo pool: V2_0 trigger, Essentials, revocation, invoke permission", c.check_demo_pool)
     c.run("outputs", c.check_outputs)
+    c.run("parameters: ReplicaRegions (at most 3) and ExistingTableName", c.check_region_parameters)
+    for name, region, parameters, want_table, want_replicas, want_regions in REGION_SCENARIOS:
+        c.run(
+            f"deployed in {region}, {name}: tables, replicas, SIGNOUT_TABLE, SIGNOUT_REGIONS, IAM, TableName",
+            c.check_deployed,
+            region,
+            parameters,
+            want_table,
+            want_replicas,
+            want_regions,
+        )
     print(f"{c.passed} passed, {c.failed} failed")
     return 1 if c.failed else 0
 
