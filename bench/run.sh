@@ -198,6 +198,8 @@ def calls(op: dict) -> str:
     for name, key in (("DynamoDB", "dynamodb"), ("Cognito", "cognito")):
         if op[key]:
             parts.append(f"{name} {len(op[key])} ({', '.join(op[key])})")
+            if key == "dynamodb":
+                parts[-1] += f", {op.get('dynamodb_bytes', 0):,} bytes answered"
     if op["jwks"]:
         parts.append(f"JWKS {op['jwks']}")
     return "; ".join(parts) or "none"

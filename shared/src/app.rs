@@ -41,7 +41,7 @@ impl App {
     ) -> App {
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
         let idp = aws_sdk_cognitoidentityprovider::Client::new(sdk);
-        let store = Store::new(ddb, config.table.clone(), config.max_token_lifetime);
+        let store = Store::from_config(ddb, &config);
         App {
             verifier: Verifier::new(&config),
             checker: Checker::new(store, config.revocation_cache, config.fail_open),

@@ -1,7 +1,7 @@
 //! The revocation verdict for a verified token.
 //!
-//! A token is revoked when its session (`origin_jti`) is on the user's
-//! denylist, when the user is blocked, or when it was minted before the
+//! A token is revoked when its session (`origin_jti`) was revoked, when the
+//! user is blocked, or when it was minted before the
 //! applicable cutoff (latest of user, client and pool `not_before`):
 //!
 //! * stamped tokens (claim `signout_epoch`, written by our Pre Token
@@ -19,8 +19,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::model::{ClientId, Cutoff, EpochMs, Sub};
-use crate::store::{Consistency, RevocationState, Store, StoreError};
+use crate::model::{ClientId, Cutoff, EpochMs, OriginJti, Sub};
+use crate::store::{Consistency, Lookup, RevocationState, Store, StoreError};
 use crate::tokens::Claims;
 
 /// Why a token is no longer accepted.
@@ -68,12 +68,11 @@ pub fn minted_before(claims: &Claims, cutoff: Cutoff) -> bool {
 
 /// The verdict for `claims` given the stored `state`, at `now`. Pure.
 pub fn judge(claims: &Claims, state: &RevocationState, now: EpochMs) -> Verdict {
-    if let Some(jti) = &claims.origin_jti
-        && state.user.revoked_sessions.contains_key(jti)
-    {
+    // The state was read for this token's own session (see `Lookup`).
+    if claims.origin_jti.is_some() && state.session_revoked() {
         return Verdict::Revoked(Revoked::Session);
     }
-    if state.user.blocked_until.is_some_and(|b| b > now) {
+    if state.blocked_until.is_some_and(|b| b > now) {
         return Verdict::Revoked(Revoked::Blocked);
     }
     match state.cutoff() {
@@ -113,7 +112,7 @@ pub struct Checker {
     store: Store,
     ttl: Duration,
     fail_open: bool,
-    cache: Mutex<HashMap<(Sub, ClientId), Cached>>,
+    cache: Mutex<HashMap<(Sub, ClientId, Option<OriginJti>), Cached>>,
 }
 
 impl Checker {
@@ -130,10 +129,14 @@ impl Checker {
         &self.store
     }
 
-    /// The stored state for this token's user and client: from the cache when
-    /// fresh, otherwise one `BatchGetItem`.
+    /// The stored state for this token's user, session and client: from the
+    /// cache when fresh, otherwise one `BatchGetItem`.
     pub async fn state_for(&self, claims: &Claims) -> Result<RevocationState, StoreError> {
-        let key = (claims.sub.clone(), claims.client_id.clone());
+        let key = (
+            claims.sub.clone(),
+            claims.client_id.clone(),
+            claims.origin_jti.clone(),
+        );
         if !self.ttl.is_zero() {
             let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(c) = cache.get(&key)
@@ -145,8 +148,11 @@ impl Checker {
         let state = self
             .store
             .load(
-                Some(&claims.sub),
-                Some(&claims.client_id),
+                Lookup {
+                    sub: Some(&claims.sub),
+                    session: claims.origin_jti.as_ref(),
+                    client: Some(&claims.client_id),
+                },
                 Consistency::Eventual,
             )
             .await?;
@@ -198,15 +204,14 @@ impl Checker {
         self.cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|(s, _), _| s != sub);
+            .retain(|(s, _, _), _| s != sub);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{OriginJti, TokenUse};
-    use crate::store::UserRecord;
+    use crate::model::TokenUse;
 
     fn claims(iat: u64, stamp: Option<u64>, auth_time: Option<u64>) -> Claims {
         Claims {
@@ -228,10 +233,7 @@ mod tests {
 
     fn state(nb: Option<u64>) -> RevocationState {
         RevocationState {
-            user: UserRecord {
-                not_before: nb.map(EpochMs),
-                ..Default::default()
-            },
+            user_not_before: nb.map(EpochMs),
             ..Default::default()
         }
     }
@@ -311,20 +313,18 @@ mod tests {
     }
 
     #[test]
-    fn revoked_session_only_hits_its_own_tokens() {
+    fn a_revoked_session_read_for_the_token_revokes_it() {
         let mut s = state(None);
-        s.user.revoked_sessions.insert(OriginJti::from("s1"), 5_000);
+        s.session_revoked_until = Some(5_000);
         let mine = claims(1_000, Some(0), None);
-        let mut other = mine.clone();
-        other.origin_jti = Some(OriginJti::from("s2"));
         assert_eq!(judge(&mine, &s, NOW), Verdict::Revoked(Revoked::Session));
-        assert_eq!(judge(&other, &s, NOW), Verdict::Active);
+        assert_eq!(judge(&mine, &state(None), NOW), Verdict::Active);
     }
 
     #[test]
     fn a_block_denies_until_it_ends() {
         let mut s = state(None);
-        s.user.blocked_until = Some(EpochMs(NOW.0 + 1));
+        s.blocked_until = Some(EpochMs(NOW.0 + 1));
         let t = claims(NOW.secs(), Some(NOW.0), None);
         assert_eq!(judge(&t, &s, NOW), Verdict::Revoked(Revoked::Blocked));
         assert_eq!(judge(&t, &s, EpochMs(NOW.0 + 1)), Verdict::Active);

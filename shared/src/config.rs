@@ -13,7 +13,11 @@ use url::Url;
 /// The validated configuration shared by every function.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// This function's Region: where it writes (its own replica of the table).
     pub region: String,
+    /// Every Region that writes to the table (`SIGNOUT_REGIONS`), `region`
+    /// first: readers fold all of their items.
+    pub regions: Vec<String>,
     pub user_pool_id: String,
     pub table: String,
     /// App clients whose tokens we accept (`client_id` of access tokens, `aud` of ID tokens).
@@ -170,7 +174,14 @@ impl Config {
         };
 
         let region = r.required("AWS_REGION", "eu-west-1");
+        let regions = parse_regions(&mut r, region.as_deref());
         let pool = r.required("USER_POOL_ID", "eu-west-1_AbCdEf123");
+        // A multi-Region pool keeps its primary's id (and issuer) in every
+        // Region, so the pool's Region need only be one of the table's.
+        let pool_region = pool
+            .as_deref()
+            .and_then(|p| p.split_once('_'))
+            .map(|(r, _)| r.to_owned());
         if let Some(p) = &pool {
             if !valid_pool_id(p) {
                 r.problem(
@@ -179,11 +190,11 @@ impl Config {
                     "eu-west-1_AbCdEf123",
                 );
             } else if let Some(reg) = &region
-                && !p.starts_with(&format!("{reg}_"))
+                && !regions.iter().any(|x| Some(x) == pool_region.as_ref())
             {
                 r.problem(
                     "USER_POOL_ID",
-                    format!("is not in AWS_REGION {reg}"),
+                    format!("is not in AWS_REGION {reg} nor in SIGNOUT_REGIONS"),
                     "eu-west-1_AbCdEf123",
                 );
             }
@@ -215,7 +226,7 @@ impl Config {
         }
 
         let cognito_domain = r.url("COGNITO_DOMAIN", "https://auth.example.com");
-        let derived_issuer = match (&region, &pool) {
+        let derived_issuer = match (&pool_region, &pool) {
             (Some(reg), Some(p)) => Some(format!("https://cognito-idp.{reg}.amazonaws.com/{p}")),
             _ => None,
         };
@@ -301,6 +312,7 @@ impl Config {
         // Every `None` below was reported as a problem above.
         Ok(Config {
             region: region.unwrap_or_default(),
+            regions,
             user_pool_id: pool.unwrap_or_default(),
             table: table.unwrap_or_default(),
             app_client_ids,
@@ -317,6 +329,63 @@ impl Config {
             sdk_operation_timeout: Duration::from_millis(sdk_ms),
         })
     }
+}
+
+/// Most Regions `SIGNOUT_REGIONS` may list: each adds five keys to a read,
+/// and one `BatchGetItem` takes at most 100.
+pub const MAX_REGIONS: usize = 10;
+
+/// `SIGNOUT_REGIONS`: a comma list of Regions that must include `AWS_REGION`;
+/// empty entries and repeats are ignored. Defaults to `AWS_REGION` alone.
+fn parse_regions<F: Fn(&str) -> Option<String>>(
+    r: &mut Reader<'_, F>,
+    home: Option<&str>,
+) -> Vec<String> {
+    const EXAMPLE: &str = "us-east-1,eu-west-1";
+    let mut regions: Vec<String> = home.map(str::to_owned).into_iter().collect();
+    let Some(raw) = r.raw("SIGNOUT_REGIONS") else {
+        return regions;
+    };
+    let mut listed_home = false;
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        if !valid_region(entry) {
+            r.problem(
+                "SIGNOUT_REGIONS",
+                "every entry must be a Region name",
+                EXAMPLE,
+            );
+            return regions;
+        }
+        listed_home |= Some(entry) == home;
+        if !regions.iter().any(|x| x == entry) {
+            regions.push(entry.to_owned());
+        }
+    }
+    if let Some(h) = home
+        && !listed_home
+    {
+        r.problem(
+            "SIGNOUT_REGIONS",
+            format!("must include AWS_REGION {h}"),
+            EXAMPLE,
+        );
+    }
+    if regions.len() > MAX_REGIONS {
+        r.problem(
+            "SIGNOUT_REGIONS",
+            format!("may list at most {MAX_REGIONS} Regions"),
+            EXAMPLE,
+        );
+    }
+    regions
+}
+
+fn valid_region(r: &str) -> bool {
+    !r.is_empty()
+        && r.len() <= 32
+        && r.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && r.chars().next().is_some_and(|c| c.is_ascii_lowercase())
 }
 
 fn valid_pool_id(p: &str) -> bool {
@@ -397,6 +466,39 @@ mod tests {
         assert_eq!(c.max_token_lifetime, Duration::from_secs(86_400));
         assert_eq!(c.revocation_cache, Duration::from_millis(1_000));
         assert_eq!(c.stamp_claim, "signout_epoch");
+        assert_eq!(c.regions, ["eu-west-1"]);
+    }
+
+    #[test]
+    fn signout_regions_lists_every_writer_with_this_region_first() {
+        let mut env = BASE.to_vec();
+        env.push(("SIGNOUT_REGIONS", "us-east-1, eu-west-1,,us-east-1,"));
+        let c = Config::from_lookup(lookup(&env)).unwrap();
+        assert_eq!(c.regions, ["eu-west-1", "us-east-1"]);
+    }
+
+    #[test]
+    fn a_replica_region_keeps_the_primary_pool_and_its_issuer() {
+        let mut env = BASE.to_vec();
+        env[0] = ("AWS_REGION", "us-east-1");
+        env.push(("SIGNOUT_REGIONS", "eu-west-1,us-east-1"));
+        let c = Config::from_lookup(lookup(&env)).unwrap();
+        assert_eq!(c.region, "us-east-1");
+        assert_eq!(
+            c.issuer,
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
+        );
+    }
+
+    #[test]
+    fn signout_regions_must_name_this_region_and_only_regions() {
+        for bad in ["us-east-1", "eu-west-1,not a region", "eu-west-1,EU-WEST-2"] {
+            let mut env = BASE.to_vec();
+            env.push(("SIGNOUT_REGIONS", bad));
+            let err = Config::from_lookup(lookup(&env)).unwrap_err();
+            assert_eq!(err.problems.len(), 1, "{bad}");
+            assert_eq!(err.problems[0].variable, "SIGNOUT_REGIONS", "{bad}");
+        }
     }
 
     #[test]

@@ -97,11 +97,12 @@ impl Report {
     }
 }
 
-/// How long a revoked session must stay listed when its refresh token may
-/// still mint tokens (Cognito not told, or told without success).
+/// Until when a session revoked now stays listed: its refresh token may still
+/// mint tokens (Cognito is told after the record, or not at all).
 fn session_until(app: &App, claims: &Claims) -> u64 {
-    let by_refresh = EpochMs::now().secs() + app.config.refresh_token_lifetime.as_secs();
-    by_refresh.max(claims.exp)
+    app.store()
+        .lifetimes()
+        .session_covers_until(EpochMs::now().secs(), claims.exp, false)
 }
 
 /// Self-service global sign-out with a verified access token.

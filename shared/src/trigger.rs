@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::model::{ClientId, EpochMs, Sub};
-use crate::store::{Consistency, Store, StoreError};
+use crate::store::{Consistency, Lookup, Store, StoreError};
 
 /// Hard bound on the store read, well under Cognito's 5-second trigger limit.
 pub const TRIGGER_BUDGET: Duration = Duration::from_millis(1_500);
@@ -176,7 +176,14 @@ pub async fn handle(
     };
     let read = tokio::time::timeout(
         TRIGGER_BUDGET,
-        store.load(req.sub.as_ref(), req.client.as_ref(), Consistency::Strong),
+        store.load(
+            Lookup {
+                sub: req.sub.as_ref(),
+                session: None,
+                client: req.client.as_ref(),
+            },
+            Consistency::Strong,
+        ),
     )
     .await;
     let state = match read {
@@ -199,7 +206,7 @@ pub async fn handle(
         }
     };
     let now = EpochMs::now();
-    if let Some(until) = state.user.blocked_until
+    if let Some(until) = state.blocked_until
         && until > now
     {
         let secs = (until.0 - now.0).div_ceil(1000);

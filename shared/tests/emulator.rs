@@ -11,7 +11,7 @@ use signout::Verdict::Active;
 use signout::app::App;
 use signout::check::{Decision, Revoked, Verdict};
 use signout::model::{ClientId, EpochMs, OriginJti, Source, Sub};
-use signout::store::Consistency;
+use signout::store::{Consistency, Lookup};
 use signout::tokens::{Expect, TokenError};
 use testkit::Fixture;
 
@@ -207,10 +207,10 @@ async fn fifty_concurrent_cutoff_writes_leave_the_maximum() {
     }
     let state = app
         .store()
-        .load(Some(&sub), None, Consistency::Strong)
+        .load(Lookup::user(&sub), Consistency::Strong)
         .await
         .unwrap();
-    assert_eq!(state.user.not_before, Some(EpochMs(base + 49)));
+    assert_eq!(state.user_not_before, Some(EpochMs(base + 49)));
 
     // A later smaller write does not move it back
     app.store()
@@ -219,19 +219,22 @@ async fn fifty_concurrent_cutoff_writes_leave_the_maximum() {
         .unwrap();
     let state = app
         .store()
-        .load(Some(&sub), None, Consistency::Strong)
+        .load(Lookup::user(&sub), Consistency::Strong)
         .await
         .unwrap();
-    assert_eq!(state.user.not_before, Some(EpochMs(base + 49)));
+    assert_eq!(state.user_not_before, Some(EpochMs(base + 49)));
 
-    // And every item carries a TTL
+    // And the item carries a TTL that outlives every refresh token issued before it
     let item = f
         .ddb
         .get_item()
         .table_name(&f.table)
         .key(
             "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{sub}")),
+            aws_sdk_dynamodb::types::AttributeValue::S(signout::store::keys::user_cutoff(
+                testkit::REGION,
+                &sub,
+            )),
         )
         .send()
         .await
@@ -239,9 +242,12 @@ async fn fifty_concurrent_cutoff_writes_leave_the_maximum() {
         .item
         .unwrap();
     let ttl: u64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+    let c = &app.config;
     assert!(
-        ttl >= (base + 49) / 1000 + 86_400,
-        "TTL covers the longest token lifetime"
+        ttl >= (base + 49) / 1000
+            + c.refresh_token_lifetime.as_secs()
+            + c.max_token_lifetime.as_secs(),
+        "TTL covers the refresh and token lifetimes"
     );
 }
 
@@ -269,17 +275,14 @@ async fn concurrent_session_revocations_are_never_lost() {
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    let state = app
-        .store()
-        .load(Some(&sub), None, Consistency::Strong)
-        .await
-        .unwrap();
-    assert_eq!(state.user.revoked_sessions.len(), 30);
     for i in 0..30u64 {
-        assert_eq!(
-            state.user.revoked_sessions[&OriginJti(format!("session-{i}"))],
-            until + i
-        );
+        let jti = OriginJti(format!("session-{i}"));
+        let state = app
+            .store()
+            .load(Lookup::session(&sub, &jti), Consistency::Strong)
+            .await
+            .unwrap();
+        assert_eq!(state.session_revoked_until, Some(until + i), "session-{i}");
     }
     // An entry is never shortened
     app.store()
@@ -291,15 +294,13 @@ async fn concurrent_session_revocations_are_never_lost() {
         )
         .await
         .unwrap();
+    let jti = OriginJti("session-5".into());
     let state = app
         .store()
-        .load(Some(&sub), None, Consistency::Strong)
+        .load(Lookup::session(&sub, &jti), Consistency::Strong)
         .await
         .unwrap();
-    assert_eq!(
-        state.user.revoked_sessions[&OriginJti("session-5".into())],
-        until + 5
-    );
+    assert_eq!(state.session_revoked_until, Some(until + 5));
 }
 
 #[tokio::test]

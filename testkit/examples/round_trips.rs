@@ -132,15 +132,19 @@ impl Counter {
         self.proxy.clear_seen();
         let (status, body) = self.watch.invoke(function, event);
         let seen = self.proxy.seen();
+        let bytes = self.proxy.response_bytes();
         let out: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         assert!(
             expect.holds(status, &out),
             "{operation}: unexpected answer ({status}): {body}"
         );
         let (mut dynamodb, mut cognito, mut other, mut jwks) = (vec![], vec![], vec![], 0);
-        for s in seen {
+        // Bytes of DynamoDB's answers: what a decision reads, whatever the user's history.
+        let mut dynamodb_bytes = 0;
+        for (s, n) in seen.into_iter().zip(bytes) {
             if let Some(op) = s.strip_prefix("DynamoDB_20120810.") {
                 dynamodb.push(op.to_owned());
+                dynamodb_bytes += n;
             } else if let Some(op) = s.strip_prefix("AWSCognitoIdentityProviderService.") {
                 cognito.push(op.to_owned());
             } else if s.starts_with("GET ") && s.contains("/.well-known/jwks.json") {
@@ -150,7 +154,7 @@ impl Counter {
             }
         }
         eprintln!(
-            "{operation:<48} DynamoDB {dynamodb:?} Cognito {cognito:?} JWKS {jwks} {}",
+            "{operation:<48} DynamoDB {dynamodb:?} ({dynamodb_bytes} B) Cognito {cognito:?} JWKS {jwks} {}",
             if other.is_empty() {
                 String::new()
             } else {
@@ -161,6 +165,7 @@ impl Counter {
             "operation": operation,
             "function": function,
             "dynamodb": dynamodb,
+            "dynamodb_bytes": dynamodb_bytes,
             "cognito": cognito,
             "jwks": jwks,
             "other": other,

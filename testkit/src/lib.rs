@@ -543,7 +543,14 @@ pub enum Fault {
 pub struct FaultProxy {
     pub endpoint: String,
     fault: std::sync::Arc<Mutex<Fault>>,
-    seen: std::sync::Arc<Mutex<Vec<String>>>,
+    seen: std::sync::Arc<Mutex<Vec<Seen>>>,
+}
+
+/// One request the proxy forwarded: its AWS target and the size of the answer's body.
+#[derive(Clone, Debug)]
+struct Seen {
+    target: String,
+    response_bytes: usize,
 }
 
 impl FaultProxy {
@@ -575,7 +582,23 @@ impl FaultProxy {
 
     /// The `X-Amz-Target` of every request seen so far (e.g. `DynamoDB_20120810.BatchGetItem`).
     pub fn seen(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.target.clone())
+            .collect()
+    }
+
+    /// The body size of every answer forwarded so far, in request order
+    /// (0 for a request answered with an injected fault).
+    pub fn response_bytes(&self) -> Vec<usize> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.response_bytes)
+            .collect()
     }
 
     pub fn clear_seen(&self) {
@@ -587,7 +610,7 @@ fn proxy_one(
     mut client: TcpStream,
     upstream: &str,
     fault: &Mutex<Fault>,
-    seen: &Mutex<Vec<String>>,
+    seen: &Mutex<Vec<Seen>>,
 ) -> std::io::Result<()> {
     use std::io::{Read, Write};
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -620,10 +643,15 @@ fn proxy_one(
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    seen.lock().unwrap().push(
-        header("x-amz-target")
-            .unwrap_or_else(|| head.lines().next().unwrap_or_default().to_owned()),
-    );
+    let index = {
+        let mut seen = seen.lock().unwrap();
+        seen.push(Seen {
+            target: header("x-amz-target")
+                .unwrap_or_else(|| head.lines().next().unwrap_or_default().to_owned()),
+            response_bytes: 0,
+        });
+        seen.len() - 1
+    };
     let current = fault.lock().unwrap().clone();
     match current {
         Fault::Reset => return Ok(()),
@@ -654,8 +682,109 @@ fn proxy_one(
     if current == Fault::Truncate {
         response.truncate(response.len() / 2);
     }
+    let body = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(0, |p| response.len() - p - 4);
+    if let Some(s) = seen.lock().unwrap().get_mut(index) {
+        s.response_bytes = body;
+    }
     client.write_all(&response)?;
     Ok(())
+}
+
+/// Starts an emulator that simulates a DynamoDB global table over `regions`
+/// (`tools/replication.py`): every write is delivered to the other Regions
+/// after a random delay in `delay_ms`, last writer wins per item.
+pub fn start_emulator_replicating(regions: &[&str], delay_ms: (u64, u64), seed: u64) -> Emulator {
+    start_emulator_env(&[
+        ("EMULATOR_REPLICATE_REGIONS", &regions.join(",")),
+        (
+            "EMULATOR_REPLICATION_DELAY_MS",
+            &format!("{}-{}", delay_ms.0, delay_ms.1),
+        ),
+        ("EMULATOR_REPLICATION_SEED", &seed.to_string()),
+    ])
+}
+
+/// The replication simulator's counters (`captured`, `applied`, `dropped_lww`, `pending`).
+pub fn replication_status(endpoint: &str) -> serde_json::Value {
+    let (status, body) = http_get(&format!("{endpoint}/_replication"));
+    assert_eq!(status, 200, "replication status: {body}");
+    serde_json::from_str(&body).expect("replication status is JSON")
+}
+
+/// Waits until every captured write was delivered everywhere; the counters then.
+pub fn wait_replicated(endpoint: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = replication_status(endpoint);
+        if s["pending"] == 0 {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replication never converged: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn http_get(url: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut conn = TcpStream::connect(host).expect("connect");
+    write!(
+        conn,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    conn.read_to_string(&mut raw).unwrap();
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    (status, body)
+}
+
+/// Deletes every item of `table` whose `expires_at` lies before `now_s`, as
+/// DynamoDB's TTL process may by then (moto never expires items). Returns how
+/// many it deleted.
+pub async fn expire_items(ddb: &ddb::Client, table: &str, now_s: u64) -> usize {
+    let mut deleted = 0;
+    let mut start = None;
+    loop {
+        let page = ddb
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        for item in page.items() {
+            let expires_at: Option<u64> = item
+                .get("expires_at")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok());
+            if expires_at.is_some_and(|e| e < now_s) {
+                ddb.delete_item()
+                    .table_name(table)
+                    .key("pk", item["pk"].clone())
+                    .send()
+                    .await
+                    .expect("delete an expired item");
+                deleted += 1;
+            }
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return deleted;
+        }
+    }
 }
 
 /// Starts an emulator whose Pre Token Generation hook invokes functions at
@@ -876,11 +1005,7 @@ impl Fixture {
             Faulty::Store => (&proxied, &direct),
             Faulty::Cognito => (&direct, &proxied),
         };
-        let store = signout::store::Store::new(
-            ddb::Client::new(ddb_cfg),
-            config.table.clone(),
-            config.max_token_lifetime,
-        );
+        let store = signout::store::Store::from_config(ddb::Client::new(ddb_cfg), &config);
         signout::app::App {
             verifier: signout::tokens::Verifier::new(&config),
             checker: signout::check::Checker::new(store, config.revocation_cache, config.fail_open),

@@ -6,7 +6,7 @@ use base64::Engine;
 use common::{Call, Format};
 use serde_json::{Value, json};
 use signout::app::App;
-use signout::store::Consistency;
+use signout::store::{Consistency, Lookup};
 use signout::tokens::Expect;
 use signout::{Revoked, Sub, Verdict};
 use testkit::{Fault, FaultProxy, Faulty, Fixture};
@@ -476,13 +476,12 @@ async fn cognito_faults_give_partial_with_the_step_marked_retryable_and_a_retry_
         let state = app
             .store()
             .load(
-                Some(&Sub(testkit::sub_of(&t.access))),
-                None,
+                Lookup::user(&Sub(testkit::sub_of(&t.access))),
                 Consistency::Strong,
             )
             .await
             .unwrap();
-        assert!(state.user.not_before.is_some());
+        assert!(state.user_not_before.is_some());
         // A retry once Cognito is back completes the job
         proxy.set(Fault::Pass);
         let r = Call::new(Format::V2, "POST", "/signout")

@@ -457,11 +457,7 @@ fn faulty_app(
             )
             .build()
     };
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(&via(ddb)),
-        config.table.clone(),
-        config.max_token_lifetime,
-    );
+    let store = Store::from_config(aws_sdk_dynamodb::Client::new(&via(ddb)), &config);
     let secrets = HashMap::from([(
         ClientId(f.secret_client_id.clone()),
         f.secret_client_secret.clone(),
@@ -1014,8 +1010,11 @@ async fn authorizer_shapes(ctx: &Ctx) {
         .app
         .store()
         .load(
-            Some(&signout::Sub(testkit::sub_of(&t.access))),
-            Some(&ClientId(f.client_id.clone())),
+            signout::store::Lookup {
+                sub: Some(&signout::Sub(testkit::sub_of(&t.access))),
+                session: None,
+                client: Some(&ClientId(f.client_id.clone())),
+            },
             signout::store::Consistency::Strong,
         )
         .await

@@ -44,7 +44,7 @@ use serde_json::json;
 use signout::app::App;
 use signout::authz::{self, Access, Requirements};
 use signout::model::{ClientId, EpochMs, OriginJti, Source, Sub};
-use signout::store::Consistency;
+use signout::store::{Consistency, Lookup};
 use signout::tokens::Expect;
 use signout::{Revoked, Verdict};
 use testkit::Fixture;
@@ -175,8 +175,11 @@ impl Soak {
             .api
             .store()
             .load(
-                Some(&self.users[user].sub),
-                Some(&self.client),
+                Lookup {
+                    sub: Some(&self.users[user].sub),
+                    session: None,
+                    client: Some(&self.client),
+                },
                 Consistency::Strong,
             )
             .await
@@ -555,10 +558,10 @@ async fn concurrent_sign_outs_revocations_and_checks_keep_every_invariant() {
         let state = soak
             .api
             .store()
-            .load(Some(&user.sub), None, Consistency::Strong)
+            .load(Lookup::user(&user.sub), Consistency::Strong)
             .await
             .unwrap();
-        let stored = state.user.not_before.map_or(0, |c| c.0);
+        let stored = state.user_not_before.map_or(0, |c| c.0);
         let mine: Vec<&Write> = r.writes.iter().filter(|w| w.user == u).collect();
         let lo = mine.iter().map(|w| w.lo).max().unwrap_or(0);
         let hi = mine.iter().map(|w| w.hi).max().unwrap_or(0);
@@ -568,14 +571,32 @@ async fn concurrent_sign_outs_revocations_and_checks_keep_every_invariant() {
                 user.name
             ));
         }
-        // Invariant 2: no revoked session lost
-        for v in r.revocations.iter().filter(|v| v.user == u) {
-            let jti = &user.sessions[v.session].0;
-            if !state.user.revoked_sessions.contains_key(jti) {
-                violations.push(format!("user {u}: revoked session {} was lost", v.session));
+        // Invariant 2: no revoked session lost, and none revoked that nobody revoked
+        let revoked: BTreeSet<&OriginJti> = r
+            .revocations
+            .iter()
+            .filter(|v| v.user == u)
+            .map(|v| &user.sessions[v.session].0)
+            .collect();
+        for (jti, _) in &user.sessions {
+            let listed = soak
+                .api
+                .store()
+                .load(Lookup::session(&user.sub, jti), Consistency::Strong)
+                .await
+                .unwrap()
+                .session_revoked();
+            match (revoked.contains(jti), listed) {
+                (true, false) => {
+                    violations.push(format!("user {u}: revoked session {jti} was lost"))
+                }
+                (false, true) => {
+                    violations.push(format!("user {u}: session {jti} listed but never revoked"))
+                }
+                _ => {}
             }
         }
-        // Invariant 7: the item lives exactly as long as its longest-lived entry can matter
+        // Invariant 7: the cutoff item lives until every refresh token issued before it is dead
         let item = soak
             .f
             .ddb
@@ -583,41 +604,23 @@ async fn concurrent_sign_outs_revocations_and_checks_keep_every_invariant() {
             .table_name(&soak.f.table)
             .key(
                 "pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{}", user.sub)),
+                aws_sdk_dynamodb::types::AttributeValue::S(signout::store::keys::user_cutoff(
+                    testkit::REGION,
+                    &user.sub,
+                )),
             )
             .consistent_read(true)
             .send()
             .await
             .unwrap()
             .item
-            .expect("the user's item");
+            .expect("the user's cutoff item");
         let expires_at: u64 = item["expires_at"].as_n().unwrap().parse().unwrap();
-        let lifetime = soak.api.config.max_token_lifetime.as_secs() + 300;
-        let longest = state
-            .user
-            .revoked_sessions
-            .values()
-            .copied()
-            .chain([stored / 1000])
-            .max()
-            .unwrap_or(0);
-        if expires_at != longest + lifetime {
+        let expected = soak.api.store().lifetimes().cutoff_expiry(EpochMs(stored));
+        if expires_at != expected {
             violations.push(format!(
-                "user {u}: expires_at {expires_at}, expected {} (longest entry {longest} + {lifetime} s)",
-                longest + lifetime
+                "user {u}: expires_at {expires_at}, expected {expected} (cutoff {stored} ms + refresh + token lifetimes)"
             ));
-        }
-        // ... and no session revoked that nobody revoked
-        let revoked: BTreeSet<&OriginJti> = r
-            .revocations
-            .iter()
-            .filter(|v| v.user == u)
-            .map(|v| &user.sessions[v.session].0)
-            .collect();
-        for jti in state.user.revoked_sessions.keys() {
-            if !revoked.contains(jti) {
-                violations.push(format!("user {u}: session {jti} listed but never revoked"));
-            }
         }
     }
     // Invariants 1 and 2, check by check

@@ -53,7 +53,6 @@ pub use cookies::{AppCookie, Lifetime, SameSite, SetCookie};
 pub use flow::{Answer, Logout, Reply, cognito_logout_url};
 pub use idp::{IdpLogout, idp_logout_url};
 pub use page::Page;
-pub use revoke::session_until;
 pub use settings::{LogoutSettings, Scope};
 pub use state::{FlowState, SeenNonces, StateKey};
 pub use target::{LogoutParams, final_url, target_allowed};

@@ -4,25 +4,11 @@
 
 use super::settings::{LogoutSettings, Scope};
 use crate::app::App;
-use crate::config::Config;
 use crate::model::{ClientId, EpochMs, Source};
 use crate::tokens::Claims;
 
 /// Refresh-token cookies revoked per request (the same name under several paths).
 const MAX_REFRESH_COOKIES: usize = 4;
-
-/// Until when (epoch seconds) a signed-out session stays listed: while its
-/// refresh token can still mint tokens with its `origin_jti`. Once Cognito
-/// revoked that refresh token, only tokens already minted remain, and none
-/// outlives the longest token lifetime.
-pub fn session_until(now_s: u64, hint_exp: u64, refresh_revoked: bool, config: &Config) -> u64 {
-    let horizon = if refresh_revoked {
-        config.max_token_lifetime
-    } else {
-        config.refresh_token_lifetime
-    };
-    hint_exp.max(now_s.saturating_add(horizon.as_secs()))
-}
 
 /// Revokes the refresh-token cookie at Cognito (the client secret is
 /// added by [`crate::cognito::Cognito`]). True when at least one was
@@ -71,7 +57,10 @@ pub(super) async fn record(app: &App, scope: Scope, claims: &Claims, refresh_rev
                 .await,
         ),
         (Scope::Session, Some(session)) => {
-            let until = session_until(now.secs(), claims.exp, refresh_revoked, &app.config);
+            let until =
+                store
+                    .lifetimes()
+                    .session_covers_until(now.secs(), claims.exp, refresh_revoked);
             (
                 "record_session",
                 store
@@ -99,31 +88,5 @@ pub(super) async fn record(app: &App, scope: Scope, claims: &Claims, refresh_rev
             retryable = e.retryable(),
             "logout step failed"
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::logout::testing::config;
-
-    #[test]
-    fn sessions_stay_listed_while_their_refresh_token_can_mint() {
-        let c = config();
-        let now = 1_800_000_000;
-        let day = c.max_token_lifetime.as_secs();
-        let refresh = c.refresh_token_lifetime.as_secs();
-        assert_eq!(session_until(now, now + 3600, false, &c), now + refresh);
-        assert_eq!(session_until(now, now + 3600, true, &c), now + day);
-        assert_eq!(
-            session_until(now, now - 3600, true, &c),
-            now + day,
-            "expired hint"
-        );
-        let mut long = c.clone();
-        long.max_token_lifetime = Duration::from_secs(300);
-        assert_eq!(session_until(now, now + 3600, true, &long), now + 3600);
     }
 }

@@ -1,31 +1,31 @@
 //! The revocation store on DynamoDB.
 //!
-//! One table, key `pk` (string), TTL attribute `expires_at` (epoch seconds):
+//! One table, key `pk` (string), TTL attribute `expires_at` (epoch seconds).
+//! Each fact is its own item ([`keys`]): a user's cutoff, a block, one
+//! revoked session, a client's cutoff, the pool's cutoff. Every key carries
+//! the Region that writes it, so with a global table no item is ever written
+//! in two Regions; readers fold the items of every configured Region.
 //!
-//! | `pk` | attributes |
-//! | --- | --- |
-//! | `USER#<sub>` | `not_before` (ms), `revoked_sessions` (map origin_jti -> epoch s), `blocked_until` (ms) |
-//! | `CLIENT#<client_id>` | `not_before` (ms) |
-//! | `POOL` | `not_before` (ms) |
-//!
-//! Every item also has `expires_at`, `updated_at` (ms) and `source`.
-//! Values that must only grow (`not_before`, `blocked_until`, a session's
-//! expiry, `expires_at`) are written with conditional updates, never by
-//! read-modify-write, so concurrent writers leave the maximum.
+//! Writes are one conditional `UpdateItem` each, raising the fact's value
+//! only when it moves forward (`attribute_not_exists(v) OR v < :v`): the
+//! stored value is the maximum of every write, with no read before it, and
+//! a lost condition means a later value is already there. Each item's
+//! `expires_at` follows from its value ([`lifetimes`]), so it moves forward
+//! with it. A read is one `BatchGetItem` of a small, known set of keys.
+
+pub mod keys;
+pub mod lifetimes;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use crate::aws::{AwsFailure, classify};
+use crate::config::Config;
 use crate::model::{ClientId, Cutoff, EpochMs, OriginJti, Source, Sub};
-
-/// Slack added to every TTL so clock skew never drops an item early.
-const TTL_SLACK_SECS: u64 = 300;
-/// Bound on the retry loop that resolves a lost conditional race.
-const MAX_RACE_ROUNDS: usize = 8;
+pub use keys::Fact;
+pub use lifetimes::{Lifetimes, TTL_SLACK_SECS};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -67,19 +67,44 @@ impl StoreError {
     }
 }
 
-/// What the store holds about one user.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UserRecord {
-    pub not_before: Option<Cutoff>,
-    /// origin_jti -> epoch seconds until which the session stays revoked.
-    pub revoked_sessions: HashMap<OriginJti, u64>,
-    pub blocked_until: Option<EpochMs>,
+/// What one read asks about: the token's user, session and client.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Lookup<'a> {
+    /// `None` for machine-to-machine tokens, which have no user.
+    pub sub: Option<&'a Sub>,
+    /// The token's `origin_jti`; `None` when unknown (the trigger, which
+    /// runs before the new token has one).
+    pub session: Option<&'a OriginJti>,
+    pub client: Option<&'a ClientId>,
 }
 
-/// Everything one decision needs, read in one round trip.
+impl<'a> Lookup<'a> {
+    /// A user's cutoff and block.
+    pub fn user(sub: &'a Sub) -> Self {
+        Lookup {
+            sub: Some(sub),
+            ..Lookup::default()
+        }
+    }
+
+    /// A user's cutoff and block, and whether one of their sessions was revoked.
+    pub fn session(sub: &'a Sub, session: &'a OriginJti) -> Self {
+        Lookup {
+            sub: Some(sub),
+            session: Some(session),
+            client: None,
+        }
+    }
+}
+
+/// Everything one decision needs, folded over every Region's items.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RevocationState {
-    pub user: UserRecord,
+    pub user_not_before: Option<Cutoff>,
+    pub blocked_until: Option<EpochMs>,
+    /// Set when the looked-up session was revoked: the last moment (epoch s)
+    /// a token of it can be presented.
+    pub session_revoked_until: Option<u64>,
     pub client_not_before: Option<Cutoff>,
     pub pool_not_before: Option<Cutoff>,
 }
@@ -88,7 +113,7 @@ impl RevocationState {
     /// The cutoff that applies: the latest of user, client and pool.
     pub fn cutoff(&self) -> Option<Cutoff> {
         [
-            self.user.not_before,
+            self.user_not_before,
             self.client_not_before,
             self.pool_not_before,
         ]
@@ -96,9 +121,13 @@ impl RevocationState {
         .flatten()
         .max()
     }
+
+    pub fn session_revoked(&self) -> bool {
+        self.session_revoked_until.is_some()
+    }
 }
 
-/// Whether a read must see every write that completed before it.
+/// Whether a read must see every write that completed before it (in this Region).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Consistency {
     Eventual,
@@ -109,18 +138,12 @@ pub enum Consistency {
 pub struct Store {
     ddb: Client,
     table: String,
-    max_token_lifetime: Duration,
+    lifetimes: Lifetimes,
+    /// The Region this process writes in (its own replica).
+    home: String,
+    /// Every Region whose items readers fold, `home` included.
+    regions: Vec<String>,
 }
-
-pub fn user_key(sub: &Sub) -> String {
-    format!("USER#{sub}")
-}
-
-pub fn client_key(client: &ClientId) -> String {
-    format!("CLIENT#{client}")
-}
-
-pub const POOL_KEY: &str = "POOL";
 
 fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
@@ -138,18 +161,30 @@ fn read_n(item: &HashMap<String, AttributeValue>, k: &str) -> Result<Option<u64>
     }
 }
 
-/// What a conditional update ended as.
-enum Outcome {
-    Written(Option<HashMap<String, AttributeValue>>),
-    ConditionFailed,
+/// Attributes the reader needs; the rest of an item is for audit.
+const PROJECTION: &str = "pk, not_before, blocked_until, covers_until";
+
+/// One fact to record: its item, value and expiry, and who it is about.
+struct Write<'a> {
+    fact: Fact,
+    pk: String,
+    value: u64,
+    expires_at: u64,
+    source: Source,
+    sub: Option<&'a Sub>,
+    session: Option<&'a OriginJti>,
+    client: Option<&'a ClientId>,
 }
 
 impl Store {
-    pub fn new(ddb: Client, table: impl Into<String>, max_token_lifetime: Duration) -> Self {
+    /// The store of `config`'s table, writing in `config.region`.
+    pub fn from_config(ddb: Client, config: &Config) -> Self {
         Store {
             ddb,
-            table: table.into(),
-            max_token_lifetime,
+            table: config.table.clone(),
+            lifetimes: Lifetimes::from_config(config),
+            home: config.region.clone(),
+            regions: config.regions.clone(),
         }
     }
 
@@ -157,107 +192,55 @@ impl Store {
         &self.table
     }
 
-    /// TTL for an item that records something valid until `until_s`.
-    fn ttl_after(&self, until_s: u64) -> u64 {
-        until_s + self.max_token_lifetime.as_secs() + TTL_SLACK_SECS
+    pub fn lifetimes(&self) -> &Lifetimes {
+        &self.lifetimes
     }
 
-    async fn update(
-        &self,
-        pk: &str,
-        set: &str,
-        condition: Option<&str>,
-        names: &[(&str, &str)],
-        values: Vec<(&str, AttributeValue)>,
-        return_new: bool,
-    ) -> Result<Outcome, StoreError> {
+    pub fn home_region(&self) -> &str {
+        &self.home
+    }
+
+    /// One conditional `UpdateItem`: raises the fact unless an equal or later
+    /// value is already recorded (then there is nothing to do).
+    async fn raise(&self, w: Write<'_>) -> Result<(), StoreError> {
         let mut req = self
             .ddb
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(pk))
-            .update_expression(set)
-            .set_condition_expression(condition.map(str::to_owned));
-        for (k, v) in names {
-            req = req.expression_attribute_names(*k, *v);
+            .key("pk", s(&w.pk))
+            .condition_expression("attribute_not_exists(#v) OR #v < :v")
+            .expression_attribute_names("#v", w.fact.value_attribute())
+            .expression_attribute_names("#src", "source")
+            .expression_attribute_values(":v", n(w.value))
+            .expression_attribute_values(":exp", n(w.expires_at))
+            .expression_attribute_values(":now", n(EpochMs::now().0))
+            .expression_attribute_values(":src", s(w.source.as_str()));
+        // The key names the fact and the Region; the ids are kept for audit.
+        let mut set =
+            String::from("SET #v = :v, expires_at = :exp, updated_at = :now, #src = :src");
+        for (attr, value) in [
+            ("sub", w.sub.map(Sub::as_str)),
+            ("origin_jti", w.session.map(OriginJti::as_str)),
+            ("client_id", w.client.map(ClientId::as_str)),
+        ] {
+            if let Some(value) = value {
+                set.push_str(&format!(", #{attr} = :{attr}"));
+                req = req
+                    .expression_attribute_names(format!("#{attr}"), attr)
+                    .expression_attribute_values(format!(":{attr}"), s(value));
+            }
         }
-        for (k, v) in values {
-            req = req.expression_attribute_values(k, v);
-        }
-        if return_new {
-            req = req.return_values(ReturnValue::AllNew);
-        }
-        match req.send().await {
-            Ok(out) => Ok(Outcome::Written(out.attributes)),
+        match req.update_expression(set).send().await {
+            Ok(_) => Ok(()),
             Err(e) => {
                 let f = classify(&e);
                 if f.code == "ConditionalCheckFailedException" {
-                    Ok(Outcome::ConditionFailed)
+                    Ok(()) // an equal or later value is already recorded
                 } else {
                     Err(StoreError::from_failure(f))
                 }
             }
         }
-    }
-
-    /// Raises `attr` on `pk` to `value` unless it is already at least that,
-    /// and `expires_at` to `ttl` unless it is already later. One round trip
-    /// when both move forward (the usual case), three at most otherwise.
-    async fn raise(
-        &self,
-        pk: &str,
-        attr: &str,
-        value: u64,
-        ttl: u64,
-        source: Source,
-    ) -> Result<(), StoreError> {
-        let now = EpochMs::now().0;
-        let vals = || {
-            vec![
-                (":v", n(value)),
-                (":exp", n(ttl)),
-                (":now", n(now)),
-                (":src", s(source.as_str())),
-            ]
-        };
-        let names = [("#a", attr), ("#src", "source")];
-        let both = self
-            .update(
-                pk,
-                "SET #a = :v, expires_at = :exp, updated_at = :now, #src = :src",
-                Some("(attribute_not_exists(#a) OR #a <= :v) AND (attribute_not_exists(expires_at) OR expires_at <= :exp)"),
-                &names,
-                vals(),
-                false,
-            )
-            .await?;
-        if let Outcome::Written(_) = both {
-            return Ok(());
-        }
-        // One of the two is already ahead: move each on its own.
-        self.update(
-            pk,
-            "SET #a = :v, expires_at = if_not_exists(expires_at, :exp), updated_at = :now, #src = :src",
-            Some("attribute_not_exists(#a) OR #a < :v"),
-            &names,
-            vals(),
-            false,
-        )
-        .await?;
-        self.bump_ttl(pk, ttl).await
-    }
-
-    async fn bump_ttl(&self, pk: &str, ttl: u64) -> Result<(), StoreError> {
-        self.update(
-            pk,
-            "SET expires_at = :exp",
-            Some("attribute_not_exists(expires_at) OR expires_at < :exp"),
-            &[],
-            vec![(":exp", n(ttl))],
-            false,
-        )
-        .await
-        .map(|_| ())
     }
 
     /// Records that every token of `sub` minted before `at` is revoked.
@@ -267,13 +250,16 @@ impl Store {
         at: Cutoff,
         source: Source,
     ) -> Result<(), StoreError> {
-        self.raise(
-            &user_key(sub),
-            "not_before",
-            at.0,
-            self.ttl_after(at.secs()),
+        self.raise(Write {
+            fact: Fact::UserCutoff,
+            pk: keys::user_cutoff(&self.home, sub),
+            value: at.0,
+            expires_at: self.lifetimes.cutoff_expiry(at),
             source,
-        )
+            sub: Some(sub),
+            session: None,
+            client: None,
+        })
         .await
     }
 
@@ -284,204 +270,113 @@ impl Store {
         at: Cutoff,
         source: Source,
     ) -> Result<(), StoreError> {
-        self.raise(
-            &client_key(client),
-            "not_before",
-            at.0,
-            self.ttl_after(at.secs()),
+        self.raise(Write {
+            fact: Fact::ClientCutoff,
+            pk: keys::client_cutoff(&self.home, client),
+            value: at.0,
+            expires_at: self.lifetimes.cutoff_expiry(at),
             source,
-        )
+            sub: None,
+            session: None,
+            client: Some(client),
+        })
         .await
     }
 
     /// Incident response: every token of the pool minted before `at`.
     pub async fn raise_pool_cutoff(&self, at: Cutoff, source: Source) -> Result<(), StoreError> {
-        self.raise(
-            POOL_KEY,
-            "not_before",
-            at.0,
-            self.ttl_after(at.secs()),
+        self.raise(Write {
+            fact: Fact::PoolCutoff,
+            pk: keys::pool_cutoff(&self.home),
+            value: at.0,
+            expires_at: self.lifetimes.cutoff_expiry(at),
             source,
-        )
+            sub: None,
+            session: None,
+            client: None,
+        })
         .await
     }
 
-    /// Refuses new tokens for `sub` until `until` (the trigger enforces it).
+    /// Refuses tokens for `sub` until `until` (the trigger refuses to mint, the check denies).
     pub async fn block_user(
         &self,
         sub: &Sub,
         until: EpochMs,
         source: Source,
     ) -> Result<(), StoreError> {
-        self.raise(
-            &user_key(sub),
-            "blocked_until",
-            until.0,
-            self.ttl_after(until.secs()),
+        self.raise(Write {
+            fact: Fact::Block,
+            pk: keys::block(&self.home, sub),
+            value: until.0,
+            expires_at: self.lifetimes.block_expiry(until),
             source,
-        )
+            sub: Some(sub),
+            session: None,
+            client: None,
+        })
         .await
     }
 
-    /// Records one session (`origin_jti`) of `sub` as revoked until `until_s`
-    /// (epoch seconds): the expiry of the last token that session can carry.
+    /// Records one session (`origin_jti`) of `sub` as revoked. `covers_until`
+    /// (epoch s) is the last moment a token of that session can be presented
+    /// ([`Lifetimes::session_covers_until`]).
     pub async fn revoke_session(
         &self,
         sub: &Sub,
         session: &OriginJti,
-        until_s: u64,
+        covers_until: u64,
         source: Source,
     ) -> Result<(), StoreError> {
-        let pk = user_key(sub);
-        let ttl = self.ttl_after(until_s);
-        let now = EpochMs::now().0;
-        let names = [("#j", session.as_str()), ("#src", "source")];
-        let base = || {
-            vec![
-                (":u", n(until_s)),
-                (":now", n(now)),
-                (":src", s(source.as_str())),
-            ]
-        };
-        for _ in 0..MAX_RACE_ROUNDS {
-            // Usual case: the map exists, the entry is new or older, the TTL moves forward.
-            let mut vals = base();
-            vals.push((":exp", n(ttl)));
-            let first = self
-                .update(
-                    &pk,
-                    "SET revoked_sessions.#j = :u, expires_at = :exp, updated_at = :now, #src = :src",
-                    Some(
-                        "attribute_exists(revoked_sessions) \
-                         AND (attribute_not_exists(revoked_sessions.#j) OR revoked_sessions.#j < :u) \
-                         AND (attribute_not_exists(expires_at) OR expires_at <= :exp)",
-                    ),
-                    &names,
-                    vals,
-                    true,
-                )
-                .await?;
-            if let Outcome::Written(item) = first {
-                self.prune(&pk, item.as_ref(), now / 1000).await;
-                return Ok(());
-            }
-            // Some part of the condition failed: look, then fix only what is behind.
-            let current = self.get_user_item(&pk).await?;
-            let map = match current.as_ref().and_then(|i| i.get("revoked_sessions")) {
-                Some(AttributeValue::M(m)) => Some(m),
-                _ => None,
-            };
-            let Some(map) = map else {
-                let mut vals = base();
-                vals.push((":exp", n(ttl)));
-                vals.push((
-                    ":m",
-                    AttributeValue::M(HashMap::from([(session.0.clone(), n(until_s))])),
-                ));
-                let created = self
-                    .update(
-                        &pk,
-                        "SET revoked_sessions = :m, expires_at = if_not_exists(expires_at, :exp), updated_at = :now, #src = :src",
-                        Some("attribute_not_exists(revoked_sessions)"),
-                        &[("#src", "source")],
-                        vals.into_iter().filter(|(k, _)| *k != ":u").collect(),
-                        false,
-                    )
-                    .await?;
-                if let Outcome::ConditionFailed = created {
-                    continue; // someone created the map first: go round again
-                }
-                return self.bump_ttl(&pk, ttl).await;
-            };
-            let behind = match map.get(session.as_str()) {
-                None => true,
-                Some(AttributeValue::N(v)) => v.parse::<u64>().map_or(true, |v| v < until_s),
-                Some(_) => true,
-            };
-            if behind {
-                let entry = self
-                    .update(
-                        &pk,
-                        "SET revoked_sessions.#j = :u, updated_at = :now, #src = :src",
-                        Some("attribute_exists(revoked_sessions) AND (attribute_not_exists(revoked_sessions.#j) OR revoked_sessions.#j < :u)"),
-                        &names,
-                        base(),
-                        false,
-                    )
-                    .await?;
-                if let Outcome::ConditionFailed = entry {
-                    continue;
+        self.raise(Write {
+            fact: Fact::Session,
+            pk: keys::session(&self.home, sub, session),
+            value: covers_until,
+            expires_at: self.lifetimes.session_expiry(covers_until),
+            source,
+            sub: Some(sub),
+            session: Some(session),
+            client: None,
+        })
+        .await
+    }
+
+    /// The keys one read needs, each with the fact it holds.
+    fn keys_for(&self, lookup: Lookup<'_>) -> Vec<(String, Fact)> {
+        let mut out = Vec::with_capacity(5 * self.regions.len());
+        for r in &self.regions {
+            if let Some(sub) = lookup.sub {
+                out.push((keys::user_cutoff(r, sub), Fact::UserCutoff));
+                out.push((keys::block(r, sub), Fact::Block));
+                if let Some(jti) = lookup.session {
+                    out.push((keys::session(r, sub, jti), Fact::Session));
                 }
             }
-            return self.bump_ttl(&pk, ttl).await;
+            if let Some(c) = lookup.client {
+                out.push((keys::client_cutoff(r, c), Fact::ClientCutoff));
+            }
+            out.push((keys::pool_cutoff(r), Fact::PoolCutoff));
         }
-        Err(StoreError::Unavailable(
-            "conditional write kept losing races".into(),
-        ))
+        out
     }
 
-    /// Drops session entries whose tokens have all expired. Best effort: each
-    /// removal is conditional on the entry being unchanged.
-    async fn prune(&self, pk: &str, item: Option<&HashMap<String, AttributeValue>>, now_s: u64) {
-        let Some(AttributeValue::M(map)) = item.and_then(|i| i.get("revoked_sessions")) else {
-            return;
-        };
-        let expired: Vec<(&String, &AttributeValue)> = map
-            .iter()
-            .filter(|(_, v)| matches!(v, AttributeValue::N(x) if x.parse::<u64>().is_ok_and(|x| x + TTL_SLACK_SECS < now_s)))
-            .take(50)
-            .collect();
-        for (k, v) in expired {
-            let _ = self
-                .update(
-                    pk,
-                    "REMOVE revoked_sessions.#j",
-                    Some("revoked_sessions.#j = :old"),
-                    &[("#j", k)],
-                    vec![(":old", v.clone())],
-                    false,
-                )
-                .await;
-        }
-    }
-
-    async fn get_user_item(
-        &self,
-        pk: &str,
-    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
-        self.ddb
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map(|o| o.item)
-            .map_err(|e| StoreError::from_failure(classify(&e)))
-    }
-
-    /// Reads the user, client and pool items in one `BatchGetItem`.
-    /// `sub` is `None` for machine-to-machine tokens, which have no user.
+    /// Reads every item that could bear on `lookup`, in every Region, with
+    /// one `BatchGetItem`, and folds them: the latest cutoffs and block, and
+    /// whether the session was revoked in any Region.
     pub async fn load(
         &self,
-        sub: Option<&Sub>,
-        client: Option<&ClientId>,
+        lookup: Lookup<'_>,
         consistency: Consistency,
     ) -> Result<RevocationState, StoreError> {
-        let ukey = sub.map(user_key);
-        let ckey = client.map(client_key);
-        let mut keys = Vec::with_capacity(3);
-        if let Some(u) = &ukey {
-            keys.push(HashMap::from([("pk".to_owned(), s(u))]));
-        }
-        if let Some(c) = &ckey {
-            keys.push(HashMap::from([("pk".to_owned(), s(c))]));
-        }
-        keys.push(HashMap::from([("pk".to_owned(), s(POOL_KEY))]));
+        let wanted: HashMap<String, Fact> = self.keys_for(lookup).into_iter().collect();
+        let keys = wanted
+            .keys()
+            .map(|k| HashMap::from([("pk".to_owned(), s(k))]))
+            .collect();
         let mut request = KeysAndAttributes::builder()
             .set_keys(Some(keys))
             .consistent_read(consistency == Consistency::Strong)
-            .projection_expression("pk, not_before, revoked_sessions, blocked_until")
+            .projection_expression(PROJECTION)
             .build()
             .map_err(|_| StoreError::Rejected("invalid_request".into()))?;
         let mut items: Vec<HashMap<String, AttributeValue>> = Vec::new();
@@ -514,27 +409,23 @@ impl Store {
             let Some(AttributeValue::S(pk)) = item.get("pk") else {
                 return Err(StoreError::Corrupt);
             };
-            let nb = read_n(&item, "not_before")?.map(EpochMs);
-            if Some(pk) == ukey.as_ref() {
-                state.user.not_before = nb;
-                state.user.blocked_until = read_n(&item, "blocked_until")?.map(EpochMs);
-                if let Some(AttributeValue::M(m)) = item.get("revoked_sessions") {
-                    for (k, v) in m {
-                        let AttributeValue::N(v) = v else {
-                            return Err(StoreError::Corrupt);
-                        };
-                        let until = v.parse().map_err(|_| StoreError::Corrupt)?;
-                        state
-                            .user
-                            .revoked_sessions
-                            .insert(OriginJti(k.clone()), until);
-                    }
+            let Some(fact) = wanted.get(pk) else {
+                continue;
+            };
+            let Some(v) = read_n(&item, fact.value_attribute())? else {
+                continue;
+            };
+            let slot = match fact {
+                Fact::UserCutoff => &mut state.user_not_before,
+                Fact::Block => &mut state.blocked_until,
+                Fact::ClientCutoff => &mut state.client_not_before,
+                Fact::PoolCutoff => &mut state.pool_not_before,
+                Fact::Session => {
+                    state.session_revoked_until = state.session_revoked_until.max(Some(v));
+                    continue;
                 }
-            } else if Some(pk) == ckey.as_ref() {
-                state.client_not_before = nb;
-            } else if pk == POOL_KEY {
-                state.pool_not_before = nb;
-            }
+            };
+            *slot = (*slot).max(Some(EpochMs(v)));
         }
         Ok(state)
     }
