@@ -102,6 +102,9 @@ impl Decision {
 /// dropped, then the whole cache if still full (a burst of distinct users).
 const CACHE_CAPACITY: usize = 50_000;
 
+/// What a store read was for: the token's user, client and session.
+type CacheKey = (Sub, ClientId, Option<OriginJti>);
+
 struct Cached {
     at: Instant,
     state: RevocationState,
@@ -112,7 +115,7 @@ pub struct Checker {
     store: Store,
     ttl: Duration,
     fail_open: bool,
-    cache: Mutex<HashMap<(Sub, ClientId, Option<OriginJti>), Cached>>,
+    cache: Mutex<HashMap<CacheKey, Cached>>,
 }
 
 impl Checker {
