@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 VENV_DEPLOY := .venv-deploy
 SAM_ENV := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline SAM_CLI_TELEMETRY=0
 
-.PHONY: run demo test test-rust test-template sam-build fuzz bench lint fmt venv venv-deploy clean
+.PHONY: run demo test test-openapi test-rust test-template openapi-apigateway sam-build fuzz bench lint fmt venv venv-deploy clean
 
 ## The README's first command: the emulator, the four functions under
 ## cargo lambda watch, and a walkthrough; left running until Ctrl-C.
@@ -20,10 +20,24 @@ demo: venv
 
 ## The README's second command: every test (unit, emulator, functions under
 ## cargo lambda watch, the walkthrough end to end, the SAM template).
-test: test-rust test-template
+test: test-openapi test-rust test-template
+
+## The published contract, docs/openapi.yaml: valid OpenAPI 3.1, and its API Gateway
+## rendition valid OpenAPI 3.0 (openapi-spec-validator). test-rust then runs schemathesis
+## against the real function (functions/signout-api/tests/contract.rs).
+test-openapi: venv
+	$(VENV)/bin/openapi-spec-validator docs/openapi.yaml
+	$(VENV)/bin/python tools/openapi_apigateway.py docs/openapi.yaml > $(VENV)/openapi-apigateway.json
+	$(VENV)/bin/openapi-spec-validator $(VENV)/openapi-apigateway.json
 
 test-rust: venv
 	cargo test --workspace --all-targets
+
+## The document for `aws apigatewayv2 import-api --body file://openapi-apigateway.json`
+## (OpenAPI 3.0; FUNCTION_ARN adds a Lambda proxy integration to every route).
+openapi-apigateway: venv
+	$(VENV)/bin/python tools/openapi_apigateway.py docs/openapi.yaml \
+		$(if $(FUNCTION_ARN),--function-arn $(FUNCTION_ARN)) > openapi-apigateway.json
 
 test-template: venv-deploy
 	$(SAM_ENV) $(VENV_DEPLOY)/bin/sam validate --lint --template template.yaml --region us-east-1
@@ -58,9 +72,10 @@ fmt:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: tools/requirements.txt
+$(VENV)/.installed: tools/requirements.txt tools/requirements-contract.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt \
+		-r tools/requirements-contract.txt
 	touch $@
 
 venv-deploy: $(VENV_DEPLOY)/.installed
@@ -71,4 +86,4 @@ $(VENV_DEPLOY)/.installed: tools/requirements-deploy.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(VENV_DEPLOY) target .aws-sam
+	rm -rf $(VENV) $(VENV_DEPLOY) target .aws-sam openapi-apigateway.json

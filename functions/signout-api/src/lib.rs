@@ -316,6 +316,15 @@ async fn revoke(app: &App, req: &Request, body: &[u8]) -> Answer {
     }
 }
 
+fn refuse_client_secret(form: &std::collections::BTreeMap<String, String>) -> Result<(), ApiError> {
+    if form.contains_key("client_secret") {
+        return Err(ApiError::bad_request(
+            "do not send client_secret: this proxy holds the secrets of confidential clients",
+        ));
+    }
+    Ok(())
+}
+
 /// The client of a revoke or introspect request: Basic credentials (checked
 /// against the secret we hold) or the `client_id` form parameter.
 fn authenticate_client(
@@ -324,11 +333,7 @@ fn authenticate_client(
     form: &std::collections::BTreeMap<String, String>,
 ) -> Result<Option<ClientId>, ApiError> {
     let basic = h::basic_credentials(req.headers())?;
-    if form.contains_key("client_secret") {
-        return Err(ApiError::bad_request(
-            "do not send client_secret: this proxy holds the secrets of confidential clients",
-        ));
-    }
+    refuse_client_secret(form)?;
     let named = match (&basic, form.get("client_id")) {
         (Some((id, _)), Some(form_id)) if id != form_id => {
             return Err(ApiError::invalid_client(
@@ -354,6 +359,8 @@ fn authenticate_client(
 /// RFC 7662. Callers authenticate with IAM or with a confidential client's credentials.
 async fn introspect(app: &App, req: &Request, body: &[u8]) -> Answer {
     let form = h::form(req.headers(), body)?;
+    // Refused whoever calls, as on /revoke (it was ignored with IAM, refused with Basic).
+    refuse_client_secret(&form)?;
     let by_iam = iam_caller(req).is_some();
     let by_client = match h::basic_credentials(req.headers())? {
         Some(_) => authenticate_client(app, req, &form)?.is_some(),
@@ -445,13 +452,22 @@ async fn session(app: &App, req: &Request) -> Answer {
 
 const MAX_BLOCK_SECONDS: u64 = 366 * 86_400;
 
+/// A non-negative JSON number without a fractional part: `900`, and also `900.0`,
+/// which JSON Schema's `integer` (docs/openapi.yaml) accepts too.
+fn whole_number(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=MAX_BLOCK_SECONDS as f64).contains(f))
+            .map(|f| f as u64)
+    })
+}
+
 async fn admin_user(app: &App, caller: &str, username: &str, req: &Request, body: &[u8]) -> Answer {
     let fields = h::json_object(req.headers(), body)?;
     h::only_fields(&fields, &["block_for_seconds"])?;
     let block = match fields.get("block_for_seconds") {
         None | Some(Value::Null) => 0,
-        Some(v) => v
-            .as_u64()
+        Some(v) => whole_number(v)
             .filter(|n| *n <= MAX_BLOCK_SECONDS)
             .ok_or_else(|| {
                 ApiError::bad_request(format!(
