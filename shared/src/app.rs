@@ -153,19 +153,7 @@ fn split_directive(d: &str) -> Option<(&str, LevelFilter)> {
     }
 }
 
-/// JSON logs to stdout (CloudWatch), level from `RUST_LOG` (default `info`)
-/// through [`log_filter`]. No code path logs a token, cookie, secret or
-/// `Authorization` header.
-pub fn init_tracing() {
-    let filter = log_filter(&std::env::var("RUST_LOG").unwrap_or_default());
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .with_target(false)
-        .without_time()
-        .try_init();
-}
+pub use crate::logging::init_tracing;
 
 #[cfg(test)]
 mod tests {

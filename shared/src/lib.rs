@@ -13,7 +13,8 @@
 //! | [`check`] | the verdict for a verified token, cache and fail-closed policy |
 //! | [`cognito`] | Cognito sign-out calls and their error codes |
 //! | [`aws`] | SDK configuration (timeouts) and error classification |
-//! | [`app`] | the clients built once per cold start, and logging |
+//! | [`app`] | the clients built once per cold start, and the log filter |
+//! | [`logging`] | log level, format and JSON lines as Lambda's logging controls expect |
 
 pub mod app;
 pub mod authz;
@@ -23,6 +24,7 @@ pub mod cognito;
 pub mod config;
 pub mod gateway;
 pub mod http;
+pub mod logging;
 pub mod logout;
 pub mod model;
 pub mod ops;

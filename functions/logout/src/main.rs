@@ -1,5 +1,6 @@
 use lambda_http::Error;
-use signout::app::{App, init_tracing};
+use signout::app::App;
+use signout::logging::{cold_start_failed, init_tracing};
 use signout::logout::{Logout, LogoutSettings};
 
 #[tokio::main]
@@ -26,8 +27,7 @@ async fn main() -> Result<(), Error> {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join("\n");
-            eprintln!("{problems}");
-            return Err(Error::from(problems));
+            cold_start_failed(problems);
         }
     };
     let flow = Logout::new(settings);

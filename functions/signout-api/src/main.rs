@@ -1,13 +1,13 @@
 use lambda_http::Error;
-use signout::app::{App, init_tracing};
+use signout::app::App;
+use signout::logging::{cold_start_failed, init_tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let app = App::from_env().await.map_err(|problems| {
-        eprintln!("{problems}");
-        Error::from(problems)
-    })?;
+    let app = App::from_env()
+        .await
+        .unwrap_or_else(|e| cold_start_failed(e));
     let app = &app;
     signout::gateway::run(move |request| async move { signout_api::handle(app, request).await })
         .await
