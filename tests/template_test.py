@@ -184,7 +184,6 @@ GLOBAL_ENV = {
     "SIGNOUT_REGIONS",
     "APP_CLIENT_IDS",
     "MAX_TOKEN_LIFETIME_SECONDS",
-    "RUST_LOG",
 }
 MAX_TIMEOUT = {"authorizer": 5, "pre-token": 5, "signout-api": 10, "logout": 10}
 # (method, path) -> (binary, authorization: None | "AWS_IAM" | "LAMBDA")
