@@ -107,12 +107,15 @@ struct Cached {
     state: RevocationState,
 }
 
+/// What one cached store read is keyed by: the user, the client and the session.
+type CacheKey = (Sub, ClientId, Option<OriginJti>);
+
 /// Checks tokens against the store, with an in-process cache of store reads.
 pub struct Checker {
     store: Store,
     ttl: Duration,
     fail_open: bool,
-    cache: Mutex<HashMap<(Sub, ClientId, Option<OriginJti>), Cached>>,
+    cache: Mutex<HashMap<CacheKey, Cached>>,
 }
 
 impl Checker {
