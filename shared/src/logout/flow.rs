@@ -90,7 +90,7 @@ impl Logout {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(code = e.code(), error = %e, "logout refused");
-                return Answer::page(Page::Invalid);
+                return Answer::page(e.page());
             }
         };
         // Cognito first: how long the session must stay listed depends on
@@ -171,10 +171,16 @@ impl Logout {
             Some(token) => match app.verifier.verify(token, Expect::ID_HINT).await {
                 Ok(verified) => Some(verified.claims),
                 // Our keys are unreachable, which says nothing about the
-                // token: sign out without naming a session (client_id must
-                // then come from the query) rather than trap the browser.
+                // token: sign out without naming a session when the query
+                // names the client, rather than trap the browser; without
+                // client_id there is no allow-list to check the target
+                // against, so ask the browser to come back (503), never
+                // blame the link.
                 Err(e) if e.is_transient() => {
                     tracing::warn!(step = "verify_hint", code = e.code(), "logout step failed");
+                    if params.client_id.is_none() {
+                        return Err(LogoutError::HintUnverifiable);
+                    }
                     None
                 }
                 Err(e) => return Err(LogoutError::HintRefused(e)),
