@@ -362,6 +362,43 @@ fn decode_json(part: &str) -> Result<Map<String, Value>, TokenError> {
     }
 }
 
+/// What a presented token is, by its form alone: no key, no network. Used to
+/// route a token to the check that can judge it (RFC 7009 section 2.1: a
+/// `token_type_hint` only speeds the search up), never to accept one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenForm {
+    /// A JWS compact serialization: three parts, the first a base64url JSON
+    /// header with `alg` and without `enc`. Cognito's access and ID tokens
+    /// (or forgeries of them, which verification refuses).
+    Jws,
+    /// Anything else. Cognito's refresh tokens are JWE compact serializations
+    /// (five parts, encrypted to Cognito, unreadable to us); the emulator's
+    /// are UUIDs; garbage is opaque too, and only Cognito can say which.
+    Opaque,
+}
+
+impl TokenForm {
+    pub fn of(token: &str) -> Self {
+        if token.len() > MAX_TOKEN_BYTES || token.split('.').count() != 3 {
+            return TokenForm::Opaque;
+        }
+        let header = token.split('.').next().and_then(|h| decode_json(h).ok());
+        match header {
+            Some(h) if h.get("alg").is_some_and(Value::is_string) && !h.contains_key("enc") => {
+                TokenForm::Jws
+            }
+            _ => TokenForm::Opaque,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenForm::Jws => "jws",
+            TokenForm::Opaque => "opaque",
+        }
+    }
+}
+
 /// Reads the claims of a token without verifying it. Only for routing and
 /// diagnostics (never for a decision).
 pub fn peek_claims(token: &str) -> Option<Map<String, Value>> {
@@ -438,6 +475,39 @@ mod tests {
                 "{}",
                 &token[..token.len().min(60)]
             );
+        }
+    }
+
+    #[test]
+    fn token_forms_are_told_apart_by_shape_alone() {
+        let payload = b64(r#"{"sub":"x"}"#);
+        let jws = format!("{}.{payload}.c2ln", b64(r#"{"alg":"RS256","kid":"k"}"#));
+        assert_eq!(TokenForm::of(&jws), TokenForm::Jws);
+        // A forged alg is still a JWS: verification refuses it, not routing.
+        let none = format!("{}.{payload}.", b64(r#"{"alg":"none"}"#));
+        assert_eq!(TokenForm::of(&none), TokenForm::Jws);
+        // Cognito's refresh tokens: JWE compact serialization, five parts.
+        let jwe = format!(
+            "{}.{}.{}.{}.{}",
+            b64(r#"{"cty":"JWT","enc":"A256GCM","alg":"RSA-OAEP"}"#),
+            "a".repeat(342),
+            "aXYxMjM0NTY3ODkw",
+            "Y2lwaGVydGV4dA",
+            "dGFnMTIzNDU2Nzg5MA"
+        );
+        assert_eq!(TokenForm::of(&jwe), TokenForm::Opaque);
+        // A three-part JWE-looking header is not a JWS either.
+        let enc = format!("{}.{payload}.c2ln", b64(r#"{"alg":"dir","enc":"A256GCM"}"#));
+        assert_eq!(TokenForm::of(&enc), TokenForm::Opaque);
+        for other in [
+            "8a6d8bd5-3f6e-4c43-9d8b-3f0d4c1a2b3c",
+            "a.b.c",
+            "",
+            "...",
+            &format!("{}.{payload}.c2ln", b64("[1]")),
+            &format!("{}.{payload}.c2ln", b64(r#"{"alg":7}"#)),
+        ] {
+            assert_eq!(TokenForm::of(other), TokenForm::Opaque, "{other}");
         }
     }
 
