@@ -3,7 +3,7 @@
 //!
 //! | route | who | does |
 //! | --- | --- | --- |
-//! | `POST /signout` | Bearer access token | global (default) or session sign-out |
+//! | `POST /signout` | Bearer access token, not revoked | global (default) or session sign-out |
 //! | `POST /revoke` | client (RFC 7009) | by the token's form, whatever the hint: refresh token at Cognito; access/ID token's session in the store (`revoke`) |
 //! | `POST /introspect` | IAM or client credentials | RFC 7662, after the full revocation check |
 //! | `GET /session` | Bearer token | the caller's verified claims and whether the session is active |
@@ -16,7 +16,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Map, Value, json};
 use signout::app::App;
-use signout::check::Decision;
+use signout::check::{Decision, Verdict};
 use signout::http::{self as h, ApiError, json_response};
 use signout::model::{ClientId, TokenUse};
 use signout::ops::{self, Report};
@@ -220,13 +220,36 @@ async fn sign_out(app: &App, req: &Request, body: &[u8]) -> Answer {
             "refresh_token is only used with scope \"session\"",
         ));
     }
-    // Verified, but not checked against the store: a retry after a partial
-    // result must be able to finish the job with the same token.
     let verified = app
         .verifier
         .verify(token, Expect::ACCESS)
         .await
         .map_err(token_error)?;
+    // The full check first: a token already signed out (stolen, replayed)
+    // must not sign its user out again. It records nothing; only the Cognito
+    // step of a retry after `partial` is redone (see `ops::finish_at_cognito`).
+    match ops::check_first(app, &verified.claims).await {
+        Ok(Verdict::Active) => {}
+        Ok(Verdict::Revoked(why)) => {
+            let global = scope == "global";
+            let redone =
+                ops::finish_at_cognito(app, &verified.claims, token, why, global, refresh).await;
+            tracing::info!(
+                scope,
+                code = why.code(),
+                cognito_step = redone.as_ref().map(|s| s.step),
+                sub = %verified.claims.sub,
+                "sign-out refused: the token is already revoked"
+            );
+            return match redone {
+                Some(step) if !step.ok && step.retryable => {
+                    Ok(report_response(&Report { steps: vec![step] }))
+                }
+                _ => Err(ApiError::invalid_token(why.code())),
+            };
+        }
+        Err(report) => return Ok(report_response(&report)),
+    }
     let report = if scope == "global" {
         ops::global_sign_out(app, &verified.claims, token).await
     } else {

@@ -62,12 +62,19 @@ async fn global_sign_out_revokes_both_tokens_everywhere_in_both_payload_formats(
         tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
         let fresh = f.sign_in(&f.username).await;
         assert_eq!(verdict(&app, &fresh.access).await, Verdict::Active);
-        // AND calling it again is harmless (idempotent)
+        // AND calling it again with the signed-out token is refused as revoked
+        // (it cannot sign the user out again: tests/revoked_bearer.rs)
         let again = Call::new(format, "POST", "/signout")
             .bearer(&t.access)
             .send(&app)
             .await;
-        assert_eq!(again.status, 200, "{}", again.text);
+        assert_eq!(
+            (again.status, again.json["error"].as_str()),
+            (401, Some("invalid_token")),
+            "{}",
+            again.text
+        );
+        assert_eq!(verdict(&app, &fresh.access).await, Verdict::Active);
     }
 }
 
@@ -481,19 +488,31 @@ async fn cognito_faults_give_partial_with_the_step_marked_retryable_and_a_retry_
             .await
             .unwrap();
         assert!(state.user_not_before.is_some());
-        // A retry once Cognito is back completes the job
+        // A retry while Cognito still fails says so again (503, the Cognito
+        // step only: the token is revoked now, so nothing is recorded again)
+        let r = Call::new(Format::V2, "POST", "/signout")
+            .bearer(&t.access)
+            .send(&app)
+            .await;
+        assert_eq!(r.status, 503, "{fault:?}: {}", r.text);
+        assert_eq!(r.json["steps"][0]["step"], "cognito_global_sign_out");
+        assert_eq!(r.json["steps"].as_array().unwrap().len(), 1);
+        // A retry once Cognito is back finishes the job at Cognito; the token
+        // is answered as what it now is, signed out (401 signed_out)
         proxy.set(Fault::Pass);
         let r = Call::new(Format::V2, "POST", "/signout")
             .bearer(&t.access)
             .send(&app)
             .await;
         assert_eq!(
-            (r.status, r.json["result"].as_str()),
-            (200, Some("complete")),
+            (r.status, r.json["error"].as_str()),
+            (401, Some("invalid_token")),
             "{fault:?}: {}",
             r.text
         );
+        assert!(r.text.contains("signed_out"), "{fault:?}: {}", r.text);
         assert!(f.refresh(t.refresh.as_deref().unwrap()).await.is_err());
+        assert!(!f.cognito_accepts(&t.access).await);
         tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
     }
 }

@@ -345,6 +345,29 @@ async fn a_corpus_of_bad_requests_gets_the_documented_statuses() {
         401,
         "invalid_token",
     ));
+    // A revoked bearer at /signout: refused with the revocation code, never a
+    // new sign-out of its user (the token's session was revoked through /revoke)
+    let revoked = f.sign_in(&f.username).await;
+    let r = v2("POST", "/revoke")
+        .form(&format!(
+            "token={}&client_id={}",
+            revoked.access, f.client_id
+        ))
+        .send(&app)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for body in [
+        json!({}),
+        json!({"scope": "global"}),
+        json!({"scope": "session"}),
+    ] {
+        cases.push((
+            format!("revoked bearer at /signout, body {body}"),
+            v2("POST", "/signout").bearer(&revoked.access).json(body),
+            401,
+            "invalid_token",
+        ));
+    }
     for (what, call, status, error) in &cases {
         let r = call.send(&app).await;
         assert_eq!(r.status, *status, "{what}: {}", r.text);
