@@ -367,6 +367,11 @@ async fn a_forged_or_foreign_hint_revokes_nothing_and_is_refused() {
         json!({"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"}),
     );
     let foreign_aud = h.f.remint(&t.id, json!({"aud": "unknownclient123"}));
+    let year = 365 * 86_400;
+    let year_old = h.f.remint(
+        &t.id,
+        json!({"iat": now_s() - year - 86_400, "auth_time": now_s() - year - 86_400, "exp": now_s() - year}),
+    );
     let cases: Vec<(&str, String, Option<&str>)> = vec![
         (
             "signature altered",
@@ -381,6 +386,7 @@ async fn a_forged_or_foreign_hint_revokes_nothing_and_is_refused() {
         ("alg none", alg_none, None),
         ("foreign issuer", foreign_iss, None),
         ("foreign audience", foreign_aud, None),
+        ("a year-old hint", year_old, None),
         ("access token", t.access.clone(), None),
         ("not a JWT", "not-a-jwt".into(), None),
         (

@@ -169,7 +169,10 @@ impl Logout {
         let hint = match &params.id_token_hint {
             None => None,
             Some(token) => match app.verifier.verify(token, Expect::ID_HINT).await {
-                Ok(verified) => Some(verified.claims),
+                Ok(verified) => {
+                    self.hint_fresh_enough(app, &verified.claims, EpochMs::now().secs())?;
+                    Some(verified.claims)
+                }
                 // Our keys are unreachable, which says nothing about the
                 // token: sign out without naming a session when the query
                 // names the client, rather than trap the browser; without
@@ -222,6 +225,26 @@ impl Logout {
             return Err(LogoutError::StateTooLarge);
         }
         Ok(Plan { flow, hint })
+    }
+
+    /// OIDC RP-Initiated Logout lets an expired hint name a session that is
+    /// current or "had a recent session"; a hint minted longer ago than the
+    /// bound (default: the refresh token lifetime) came with a refresh token
+    /// that has expired since, so its session is over and the hint can only
+    /// be a leaked token. Measured from `iat`, the last instant the session
+    /// is known to have minted tokens. Unexpired hints are valid tokens and
+    /// never refused here.
+    fn hint_fresh_enough(&self, app: &App, hint: &Claims, now: u64) -> Result<(), LogoutError> {
+        let expired = now >= hint.exp.saturating_add(app.config.leeway.as_secs());
+        let max_age = self
+            .settings
+            .hint_max_age
+            .unwrap_or(app.config.refresh_token_lifetime)
+            .as_secs();
+        if expired && now.saturating_sub(hint.iat) > max_age {
+            return Err(LogoutError::HintTooOld);
+        }
+        Ok(())
     }
 
     fn resume(&self, app: &App, presented: &[&str]) -> Result<FlowState, LogoutError> {

@@ -7,6 +7,7 @@
 //!
 //! 1. refuses anything ambiguous (a repeated parameter, both target names),
 //!    an unknown client, a hint that does not verify or names another client,
+//!    an expired hint older than `LOGOUT_HINT_MAX_AGE_SECONDS`,
 //!    a target that is not byte for byte an entry of the client's
 //!    `LOGOUT_URLS`, and a `state` too large to carry in the state cookie:
 //!    a fixed 400 page, no redirect, no cookie, nothing revoked (a fixed 503
@@ -95,6 +96,8 @@ pub enum LogoutError {
         "the keys to verify the id_token_hint could not be fetched, and no client_id was given"
     )]
     HintUnverifiable,
+    #[error("the id_token_hint has expired and is older than LOGOUT_HINT_MAX_AGE_SECONDS")]
+    HintTooOld,
     #[error("the target is not on the client's allow-list")]
     TargetNotAllowed,
     #[error("no sign-out state cookie")]
@@ -132,6 +135,7 @@ impl LogoutError {
             LogoutError::HintClientMismatch => "hint_client_mismatch",
             LogoutError::HintRefused(_) => "hint_invalid",
             LogoutError::HintUnverifiable => "hint_unverifiable",
+            LogoutError::HintTooOld => "hint_too_old",
             LogoutError::TargetNotAllowed => "target_not_allowed",
             LogoutError::StateMissing => "state_missing",
             LogoutError::StateDuplicated => "state_duplicated",
@@ -158,5 +162,8 @@ mod tests {
         );
         assert_eq!(LogoutError::StateReplayed.code(), "state_replayed");
         assert_eq!(LogoutError::StateTooLarge.code(), "state_too_large");
+        assert_eq!(LogoutError::HintTooOld.code(), "hint_too_old");
+        assert_eq!(LogoutError::HintTooOld.page(), Page::Invalid);
+        assert_eq!(LogoutError::HintUnverifiable.page(), Page::Unavailable);
     }
 }

@@ -4,6 +4,7 @@
 
 use super::settings::{LogoutSettings, Scope};
 use crate::app::App;
+use crate::check::Verdict;
 use crate::model::{ClientId, EpochMs, Source};
 use crate::tokens::Claims;
 
@@ -46,9 +47,27 @@ pub(super) async fn revoke_refresh_tokens(
 }
 
 /// Records the hinted session (or the whole user) as signed out.
+///
+/// With [`Scope::Global`] a hint already revoked (its user signed out since
+/// it was minted, or its session revoked) records nothing: its authority
+/// ended with that sign-out, and a leaked hint must not sign out, again and
+/// again, sessions that began after it. Should the store not answer, the
+/// sign-out is recorded anyway: the browser asked for it.
 pub(super) async fn record(app: &App, scope: Scope, claims: &Claims, refresh_revoked: bool) {
     let now = EpochMs::now();
     let store = app.store();
+    if scope == Scope::Global
+        && let Ok(Verdict::Revoked(why)) = app.checker.check(claims).await
+    {
+        tracing::info!(
+            step = "record_cutoff",
+            code = "hint_already_revoked",
+            revoked = why.code(),
+            sub = %claims.sub,
+            "logout: the hint is already signed out; nothing more recorded"
+        );
+        return;
+    }
     let (step, result) = match (scope, &claims.origin_jti) {
         (Scope::Global, _) => (
             "record_cutoff",
