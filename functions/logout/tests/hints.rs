@@ -220,3 +220,41 @@ async fn a_hint_already_signed_out_cannot_sign_its_user_out_again() {
     assert_eq!(user_cutoff(&h, &a.access).await, Some(cutoff));
     assert_eq!(verdict(&h, &b.access).await, Verdict::Active);
 }
+
+// ---------------------------------------------------------------- refresh cookie
+
+#[tokio::test]
+async fn a_refresh_cookie_that_cannot_be_tied_to_the_hint_never_shortens_its_listing() {
+    // GIVEN two sessions, and a browser holding session b's refresh token
+    // while its hint names session a
+    let h = harness(&[]).await;
+    let a = h.f.sign_in(&h.f.username).await;
+    let b = h.f.sign_in(&h.f.username).await;
+
+    // WHEN it signs out
+    let before = now_s();
+    let out = send(
+        &h,
+        &logout(
+            Format::V2,
+            &[("id_token_hint", a.id.as_str()), ("logout_uri", TARGET)],
+            &[refresh_cookie(&b)],
+        ),
+    )
+    .await;
+    assert_cognito_hop(&out, &h.f.client_id);
+
+    // THEN Cognito revoked b's refresh token, but a's still mints tokens...
+    assert!(h.f.refresh(b.refresh.as_deref().unwrap()).await.is_err());
+    let minted = h.f.refresh(a.refresh.as_deref().unwrap()).await.unwrap();
+    assert_eq!(
+        verdict(&h, &minted.access).await,
+        Verdict::Revoked(Revoked::Session)
+    );
+    // ... so session a stays listed as long as that refresh token could mint,
+    // and those tokens live (not only as long as a's current tokens live)
+    let until = listed_until(&h, &a.access).await.expect("session listed");
+    let refresh = h.app.config.refresh_token_lifetime.as_secs();
+    let day = h.app.config.max_token_lifetime.as_secs();
+    assert!(until >= before + refresh + day, "listed only until {until}");
+}

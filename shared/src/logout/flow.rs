@@ -93,14 +93,14 @@ impl Logout {
                 return Answer::page(e.page());
             }
         };
-        // Cognito first: how long the session must stay listed depends on
-        // whether its refresh token is dead. A Cognito failure then only
-        // lengthens the listing; nothing recorded is lost.
+        // Cognito first, then the store. The hinted session stays listed for
+        // the refresh token lifetime whatever Cognito said: the cookie's
+        // refresh token cannot be tied to the hint (see `record`).
         let Plan { flow, hint } = plan;
         let client = ClientId(flow.client.clone());
         let refresh_revoked = revoke_refresh_tokens(app, &self.settings, &client, cookies).await;
         if let Some(claims) = &hint {
-            record(app, self.settings.scope, claims, refresh_revoked).await;
+            record(app, self.settings.scope, claims).await;
         }
         tracing::info!(
             client = %client,

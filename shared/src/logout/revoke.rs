@@ -13,7 +13,8 @@ const MAX_REFRESH_COOKIES: usize = 4;
 
 /// Revokes the refresh-token cookie at Cognito (the client secret is
 /// added by [`crate::cognito::Cognito`]). True when at least one was
-/// presented and every one presented was revoked.
+/// presented and every one presented was revoked (logged; it does not
+/// shorten any listing, see [`record`]).
 pub(super) async fn revoke_refresh_tokens(
     app: &App,
     settings: &LogoutSettings,
@@ -48,12 +49,18 @@ pub(super) async fn revoke_refresh_tokens(
 
 /// Records the hinted session (or the whole user) as signed out.
 ///
+/// The session stays listed as long as its refresh token could mint: the
+/// refresh-token cookie revoked before cannot be tied to the hint (Cognito's
+/// refresh tokens are encrypted to Cognito and name no `origin_jti`; a
+/// browser may hold another session's cookie), so Cognito's confirmation
+/// never shortens the listing.
+///
 /// With [`Scope::Global`] a hint already revoked (its user signed out since
 /// it was minted, or its session revoked) records nothing: its authority
 /// ended with that sign-out, and a leaked hint must not sign out, again and
 /// again, sessions that began after it. Should the store not answer, the
 /// sign-out is recorded anyway: the browser asked for it.
-pub(super) async fn record(app: &App, scope: Scope, claims: &Claims, refresh_revoked: bool) {
+pub(super) async fn record(app: &App, scope: Scope, claims: &Claims) {
     let now = EpochMs::now();
     let store = app.store();
     if scope == Scope::Global
@@ -76,10 +83,9 @@ pub(super) async fn record(app: &App, scope: Scope, claims: &Claims, refresh_rev
                 .await,
         ),
         (Scope::Session, Some(session)) => {
-            let until =
-                store
-                    .lifetimes()
-                    .session_covers_until(now.secs(), claims.exp, refresh_revoked);
+            let until = store
+                .lifetimes()
+                .session_covers_until(now.secs(), claims.exp, false);
             (
                 "record_session",
                 store
