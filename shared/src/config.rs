@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use url::Url;
 
+pub mod stamp_claim;
+
 /// The validated configuration shared by every function.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -35,7 +37,8 @@ pub struct Config {
     /// Cognito was not (or could not be) told to revoke it.
     pub refresh_token_lifetime: Duration,
     pub leeway: Duration,
-    /// Name of the claim the Pre Token Generation trigger stamps.
+    /// Name of the claim the Pre Token Generation trigger stamps; never one
+    /// a user, a client or Cognito can write ([`stamp_claim`]).
     pub stamp_claim: String,
     /// Upper bound for one AWS SDK operation, retries included.
     pub sdk_operation_timeout: Duration,
@@ -281,19 +284,7 @@ impl Config {
             "2592000",
         );
         let leeway = r.number("TOKEN_LEEWAY_SECONDS", DEFAULT_LEEWAY_SECONDS, 300, "5");
-        let stamp_claim = r
-            .raw("SIGNOUT_CLAIM")
-            .unwrap_or_else(|| DEFAULT_STAMP_CLAIM.to_owned());
-        if !stamp_claim
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-        {
-            r.problem(
-                "SIGNOUT_CLAIM",
-                "must be letters, digits, '_' or ':'",
-                DEFAULT_STAMP_CLAIM,
-            );
-        }
+        let stamp_claim = stamp_claim::read(&mut r);
         let sdk_ms = r.number(
             "SDK_OPERATION_TIMEOUT_MS",
             DEFAULT_SDK_OPERATION_TIMEOUT_MS,

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::app::App;
+use crate::check::{Revoked, Verdict};
 use crate::cognito::CognitoError;
 use crate::model::{ClientId, EpochMs, OriginJti, Source, Sub};
 use crate::store::StoreError;
@@ -127,6 +128,59 @@ pub async fn global_sign_out(app: &App, claims: &Claims, access_token: &str) -> 
     };
     report.push(Step::cognito("cognito_global_sign_out", told));
     report
+}
+
+/// The first step of a self-service sign-out: the full revocation check of
+/// the presented token, so a token already signed out cannot sign its user
+/// out again. `Err` is the report to answer with when the store could not
+/// be read (step `check_revocation`, nothing recorded, Cognito not told).
+pub async fn check_first(app: &App, claims: &Claims) -> Result<Verdict, Report> {
+    app.checker.check(claims).await.map_err(|e| {
+        tracing::warn!(step = "check_revocation", code = e.code(), "step failed");
+        Report {
+            steps: vec![Step {
+                step: "check_revocation",
+                ok: false,
+                error: Some(e.code().to_owned()),
+                retryable: e.retryable(),
+            }],
+        }
+    })
+}
+
+/// For a token the check found revoked: records nothing, and only redoes
+/// the Cognito step a sign-out of this kind would end with, so a retry
+/// after `partial` still finishes at Cognito: for a `global` sign-out,
+/// `GlobalSignOut` with the token when its user was signed out; for a
+/// session sign-out, `RevokeToken` of `refresh_token` when its session was. Neither gives the caller anything: Cognito takes
+/// `GlobalSignOut` from whoever holds an access token it accepts (and
+/// refuses tokens it already signed out), and anyone holding a refresh
+/// token may revoke it (`POST /revoke`). `None` when there is no such step.
+pub async fn finish_at_cognito(
+    app: &App,
+    claims: &Claims,
+    access_token: &str,
+    why: Revoked,
+    global: bool,
+    refresh_token: Option<&str>,
+) -> Option<Step> {
+    match (global, why, refresh_token) {
+        (true, Revoked::SignedOut, _) => {
+            let told = match app.cognito.global_sign_out(access_token).await {
+                Err(e) if e.code == "not_authorized" => Ok(()),
+                r => r,
+            };
+            Some(Step::cognito("cognito_global_sign_out", told))
+        }
+        (false, Revoked::Session, Some(refresh)) => {
+            let r = app
+                .cognito
+                .revoke_refresh_token(refresh, &claims.client_id)
+                .await;
+            Some(Step::cognito("cognito_revoke_token", r))
+        }
+        _ => None,
+    }
 }
 
 /// Signs one session out: the session of the verified token, and the refresh

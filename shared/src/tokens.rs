@@ -5,27 +5,23 @@
 //! `client_id` instead of `aud`, and every rejection needs its own stable code,
 //! which general crates fold together.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
 
-use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::model::{ClientId, EpochMs, OriginJti, Sub, TokenUse};
 
+mod keys;
+
+use keys::Keys;
+pub use keys::{JWKS_REFETCH_INTERVAL, JWKS_RETRY_INTERVAL, KeySet, MAX_JWKS_BYTES};
+
 /// Longest token accepted. Cognito tokens are 1-4 KB; groups and custom claims
 /// can grow them, so leave room, but refuse anything that could be abuse.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
-/// Least time between two JWKS fetches triggered by unknown `kid`s.
-pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
-/// Largest JWKS document accepted.
-pub const MAX_JWKS_BYTES: usize = 64 * 1024;
 
 /// Why a token was refused. Each has a stable code for logs and responses.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -154,140 +150,39 @@ impl Expect {
     };
 }
 
-#[derive(Deserialize)]
-struct JwkDoc {
-    keys: Vec<Jwk>,
-}
-
-#[derive(Deserialize)]
-struct Jwk {
-    kty: String,
-    kid: Option<String>,
-    n: Option<String>,
-    e: Option<String>,
-    alg: Option<String>,
-    #[serde(rename = "use")]
-    use_: Option<String>,
-}
-
-/// The signing keys of a pool, parsed once.
-#[derive(Clone, Default)]
-pub struct KeySet {
-    keys: HashMap<String, Arc<ParsedPublicKey>>,
-}
-
-impl KeySet {
-    /// Parses a JWKS document. RSA signing keys with a `kid` are kept; other
-    /// keys are skipped, since Cognito signs with RS256 only.
-    pub fn from_json(doc: &[u8]) -> Result<Self, TokenError> {
-        if doc.len() > MAX_JWKS_BYTES {
-            return Err(TokenError::JwksUnavailable);
-        }
-        let doc: JwkDoc = serde_json::from_slice(doc).map_err(|_| TokenError::JwksUnavailable)?;
-        let mut keys = HashMap::new();
-        for k in doc.keys {
-            let usable = k.kty == "RSA"
-                && k.alg.as_deref().is_none_or(|a| a == "RS256")
-                && k.use_.as_deref().is_none_or(|u| u == "sig");
-            let (Some(kid), Some(n), Some(e), true) = (k.kid, k.n, k.e, usable) else {
-                continue;
-            };
-            let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(n), URL_SAFE_NO_PAD.decode(e)) else {
-                continue;
-            };
-            let components = RsaPublicKeyComponents {
-                n: &n[..],
-                e: &e[..],
-            };
-            if let Ok(parsed) = components.to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256) {
-                keys.insert(kid, Arc::new(parsed));
-            }
-        }
-        Ok(KeySet { keys })
-    }
-
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    fn get(&self, kid: &str) -> Option<Arc<ParsedPublicKey>> {
-        self.keys.get(kid).cloned()
-    }
-}
-
-/// Where keys come from: a URL fetched lazily (at most once per
-/// [`JWKS_REFETCH_INTERVAL`] on unknown `kid`), or a fixed set.
-enum KeySource {
-    Url {
-        url: url::Url,
-        http: reqwest::Client,
-    },
-    Fixed,
-}
-
-struct KeyCache {
-    keys: KeySet,
-    last_fetch: Option<Instant>,
-}
-
 /// Verifies Cognito tokens of one pool. Build once per cold start and share.
 pub struct Verifier {
     issuer: String,
     clients: BTreeSet<String>,
     leeway: u64,
     stamp_claim: String,
-    source: KeySource,
-    cache: RwLock<KeyCache>,
-    fetch_lock: tokio::sync::Mutex<()>,
-    fetches: AtomicU64,
+    keys: Keys,
 }
 
 impl Verifier {
     /// A verifier that fetches the JWKS from `config.jwks_url` on first use.
     pub fn new(config: &Config) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .connect_timeout(Duration::from_secs(1))
-            .build()
-            .expect("HTTP client with default TLS settings builds");
-        Self::build(
-            config,
-            KeySource::Url {
-                url: config.jwks_url.clone(),
-                http,
-            },
-            KeySet::default(),
-        )
+        Self::build(config, Keys::from_url(config.jwks_url.clone()))
     }
 
     /// A verifier with fixed keys (benchmarks, offline tools).
     pub fn with_keys(config: &Config, keys: KeySet) -> Self {
-        Self::build(config, KeySource::Fixed, keys)
+        Self::build(config, Keys::fixed(keys))
     }
 
-    fn build(config: &Config, source: KeySource, keys: KeySet) -> Self {
+    fn build(config: &Config, keys: Keys) -> Self {
         Verifier {
             issuer: config.issuer.clone(),
             clients: config.app_client_ids.clone(),
             leeway: config.leeway.as_secs(),
             stamp_claim: config.stamp_claim.clone(),
-            source,
-            cache: RwLock::new(KeyCache {
-                keys,
-                last_fetch: None,
-            }),
-            fetch_lock: tokio::sync::Mutex::new(()),
-            fetches: AtomicU64::new(0),
+            keys,
         }
     }
 
     /// How many times the JWKS was fetched (for tests and benchmarks).
     pub fn jwks_fetches(&self) -> u64 {
-        self.fetches.load(Ordering::Relaxed)
+        self.keys.fetches()
     }
 
     /// Whether `client` is one of ours.
@@ -308,59 +203,12 @@ impl Verifier {
         now: u64,
     ) -> Result<VerifiedToken, TokenError> {
         let parts = split(token)?;
-        let kid = parts.kid.as_str();
-        let key = match self.cached_key(kid) {
-            Some(k) => k,
-            None => self.refresh_for(kid).await?,
-        };
+        let key = self.keys.get(&parts.kid).await?;
         key.verify_sig(parts.signed.as_bytes(), &parts.signature)
             .map_err(|_| TokenError::BadSignature)?;
         let raw = decode_json(parts.payload)?;
         let claims = self.check_claims(&raw, expect, now)?;
         Ok(VerifiedToken { claims, raw })
-    }
-
-    fn cached_key(&self, kid: &str) -> Option<Arc<ParsedPublicKey>> {
-        self.cache
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys
-            .get(kid)
-    }
-
-    /// Fetches the JWKS if no fetch happened within the interval, then looks `kid` up again.
-    async fn refresh_for(&self, kid: &str) -> Result<Arc<ParsedPublicKey>, TokenError> {
-        let KeySource::Url { url, http } = &self.source else {
-            return Err(TokenError::UnknownKid);
-        };
-        let _one_at_a_time = self.fetch_lock.lock().await;
-        // Another task may have fetched while we waited.
-        if let Some(k) = self.cached_key(kid) {
-            return Ok(k);
-        }
-        let recent = self
-            .cache
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .last_fetch
-            .is_some_and(|t| t.elapsed() < JWKS_REFETCH_INTERVAL);
-        if recent {
-            return Err(TokenError::UnknownKid);
-        }
-        self.fetches.fetch_add(1, Ordering::Relaxed);
-        let fetched = fetch_jwks(http, url).await;
-        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
-        cache.last_fetch = Some(Instant::now());
-        match fetched {
-            Ok(keys) => {
-                cache.keys = keys;
-                cache.keys.get(kid).ok_or(TokenError::UnknownKid)
-            }
-            Err(e) => {
-                tracing::warn!(code = e.code(), "JWKS fetch failed");
-                Err(e)
-            }
-        }
     }
 
     fn check_claims(
@@ -514,6 +362,38 @@ fn decode_json(part: &str) -> Result<Map<String, Value>, TokenError> {
     }
 }
 
+/// What a presented token is, by its form alone: no key, no network. Used to
+/// route a token to the check that can judge it (RFC 7009 section 2.1: a
+/// `token_type_hint` only speeds the search up), never to accept one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenForm {
+    /// Three dot-separated parts, as a JWS compact serialization has:
+    /// Cognito's access and ID tokens, or something posing as one, which
+    /// verification then refuses. No Cognito refresh token has this form.
+    Jws,
+    /// Anything else. Cognito's refresh tokens are JWE compact serializations
+    /// (five parts, encrypted to Cognito, unreadable to us); the emulator's
+    /// are UUIDs. Only Cognito can judge these.
+    Opaque,
+}
+
+impl TokenForm {
+    pub fn of(token: &str) -> Self {
+        if token.split('.').count() == 3 {
+            TokenForm::Jws
+        } else {
+            TokenForm::Opaque
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenForm::Jws => "jws",
+            TokenForm::Opaque => "opaque",
+        }
+    }
+}
+
 /// Reads the claims of a token without verifying it. Only for routing and
 /// diagnostics (never for a decision).
 pub fn peek_claims(token: &str) -> Option<Map<String, Value>> {
@@ -521,22 +401,6 @@ pub fn peek_claims(token: &str) -> Option<Map<String, Value>> {
         return None;
     }
     decode_json(token.split('.').nth(1)?).ok()
-}
-
-async fn fetch_jwks(http: &reqwest::Client, url: &url::Url) -> Result<KeySet, TokenError> {
-    let resp = http
-        .get(url.clone())
-        .send()
-        .await
-        .map_err(|_| TokenError::JwksUnavailable)?;
-    if !resp.status().is_success() {
-        return Err(TokenError::JwksUnavailable);
-    }
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|_| TokenError::JwksUnavailable)?;
-    KeySet::from_json(&body)
 }
 
 #[cfg(test)]
@@ -610,17 +474,34 @@ mod tests {
     }
 
     #[test]
-    fn jwks_keeps_only_usable_rsa_signing_keys() {
-        let doc = br#"{"keys":[
-            {"kty":"EC","kid":"ec","crv":"P-256","x":"AA","y":"AA"},
-            {"kty":"RSA","kid":"enc","use":"enc","n":"AQAB","e":"AQAB"},
-            {"kty":"RSA","n":"AQAB","e":"AQAB"},
-            {"kty":"RSA","kid":"bad","n":"!!","e":"AQAB"}
-        ]}"#;
-        assert_eq!(KeySet::from_json(doc).unwrap().len(), 0);
-        assert!(KeySet::from_json(b"not json").is_err());
-        assert!(KeySet::from_json(br#"{"keys":{}}"#).is_err());
-        assert!(KeySet::from_json(&vec![b' '; MAX_JWKS_BYTES + 1]).is_err());
+    fn token_forms_are_told_apart_by_shape_alone() {
+        let payload = b64(r#"{"sub":"x"}"#);
+        let jws = format!("{}.{payload}.c2ln", b64(r#"{"alg":"RS256","kid":"k"}"#));
+        // Forgeries and garbage of three parts are JWS-shaped: verification
+        // refuses them (RFC 7009: 200, nothing revoked), Cognito is not asked.
+        let none = format!("{}.{payload}.", b64(r#"{"alg":"none"}"#));
+        for three in [jws.as_str(), none.as_str(), "a.b.c", ".."] {
+            assert_eq!(TokenForm::of(three), TokenForm::Jws, "{three}");
+        }
+        // Cognito's refresh tokens: JWE compact serialization, five parts.
+        let jwe = format!(
+            "{}.{}.{}.{}.{}",
+            b64(r#"{"cty":"JWT","enc":"A256GCM","alg":"RSA-OAEP"}"#),
+            "a".repeat(342),
+            "aXYxMjM0NTY3ODkw",
+            "Y2lwaGVydGV4dA",
+            "dGFnMTIzNDU2Nzg5MA"
+        );
+        for other in [
+            jwe.as_str(),
+            "8a6d8bd5-3f6e-4c43-9d8b-3f0d4c1a2b3c",
+            "no-such-token",
+            "",
+            "a.b",
+            "a.b.c.d",
+        ] {
+            assert_eq!(TokenForm::of(other), TokenForm::Opaque, "{other}");
+        }
     }
 
     #[test]

@@ -347,6 +347,50 @@ async fn an_unreachable_store_denies_by_default_and_allows_only_with_fail_open()
 }
 
 #[tokio::test]
+async fn jwks_down_at_cold_start_denies_every_shape_even_with_fail_open_then_recovers() {
+    // GIVEN cold starts (fail closed and fail open) whose JWKS goes through a failing proxy
+    let Setup { f, tokens } = setup().await;
+    let proxy = testkit::FaultProxy::start(&f.endpoint);
+    let jwks = format!("{}/{}/.well-known/jwks.json", proxy.endpoint, f.pool_id);
+    proxy.set(testkit::Fault::Error(503, "ServiceUnavailable"));
+    let closed = authorizer(&f, &[("JWKS_URL", jwks.as_str())]).await;
+    let open = authorizer(
+        &f,
+        &[
+            ("JWKS_URL", jwks.as_str()),
+            ("AUTHORIZER_FAIL_OPEN", "true"),
+        ],
+    )
+    .await;
+    // WHEN valid tokens arrive, twice (the second inside the retry window)
+    for a in [&closed, &open] {
+        for _ in 0..2 {
+            // THEN every shape denies: a token that cannot be verified is never
+            // allowed, fail-open or not (fail-open is about the store)
+            assert_eq!(
+                call(a, rest_token(&tokens.access)).await.unwrap_err(),
+                "Unauthorized"
+            );
+            assert_eq!(
+                call(a, http_v2(&tokens.access)).await.unwrap(),
+                json!({"isAuthorized": false})
+            );
+            assert_eq!(
+                call(a, appsync(&tokens.access)).await.unwrap()["isAuthorized"],
+                false
+            );
+        }
+    }
+    // AND once the keys can be fetched, the same token is allowed
+    proxy.set(testkit::Fault::Pass);
+    tokio::time::sleep(
+        signout::tokens::JWKS_RETRY_INTERVAL + std::time::Duration::from_millis(100),
+    )
+    .await;
+    assert!(call(&closed, rest_token(&tokens.access)).await.is_ok());
+}
+
+#[tokio::test]
 async fn an_unknown_event_shape_is_a_clear_error() {
     let Setup { f, .. } = setup().await;
     let a = authorizer(&f, &[]).await;

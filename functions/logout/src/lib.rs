@@ -174,6 +174,9 @@ pub fn respond(answer: Answer) -> Response<Body> {
         if p == Page::MethodNotAllowed {
             h.insert(header::ALLOW, HeaderValue::from_static("GET"));
         }
+        if p == Page::Unavailable {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(1));
+        }
         *resp.status_mut() = StatusCode::from_u16(p.status()).unwrap_or(StatusCode::BAD_REQUEST);
         *resp.body_mut() = Body::Text(p.html().to_owned());
     }

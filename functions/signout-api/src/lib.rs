@@ -3,8 +3,8 @@
 //!
 //! | route | who | does |
 //! | --- | --- | --- |
-//! | `POST /signout` | Bearer access token | global (default) or session sign-out |
-//! | `POST /revoke` | client (RFC 7009) | refresh token at Cognito; access/ID token's session in the store |
+//! | `POST /signout` | Bearer access token, not revoked | global (default) or session sign-out |
+//! | `POST /revoke` | client (RFC 7009) | by the token's form, whatever the hint: refresh token at Cognito; access/ID token's session in the store (`revoke`) |
 //! | `POST /introspect` | IAM or client credentials | RFC 7662, after the full revocation check |
 //! | `GET /session` | Bearer token | the caller's verified claims and whether the session is active |
 //! | `POST /admin/users/{username}/signout` | IAM | cutoff (+ optional block), `AdminUserGlobalSignOut` |
@@ -16,11 +16,15 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Map, Value, json};
 use signout::app::App;
-use signout::check::Decision;
+use signout::check::{Decision, Verdict};
 use signout::http::{self as h, ApiError, json_response};
-use signout::model::{ClientId, Source, TokenUse};
+use signout::model::{ClientId, TokenUse};
 use signout::ops::{self, Report};
 use signout::tokens::{Expect, TokenError};
+
+mod revoke;
+
+pub use revoke::REFRESH_NOTE;
 
 /// The routes, with the path's variable part.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,7 +115,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     Response::from_parts(parts, Body::Text(body))
 }
 
-type Answer = Result<lambda_http::http::Response<String>, ApiError>;
+pub(crate) type Answer = Result<lambda_http::http::Response<String>, ApiError>;
 
 async fn dispatch(app: &App, req: &Request) -> Answer {
     let stage = stage_of(req);
@@ -125,7 +129,7 @@ async fn dispatch(app: &App, req: &Request) -> Answer {
     let body: &[u8] = req.body().as_ref();
     match route {
         Route::SignOut => sign_out(app, req, body).await,
-        Route::Revoke => revoke(app, req, body).await,
+        Route::Revoke => revoke::revoke(app, req, body).await,
         Route::Introspect => introspect(app, req, body).await,
         Route::Session => session(app, req).await,
         Route::AdminUser(username) => {
@@ -180,7 +184,7 @@ pub fn report_response(report: &Report) -> lambda_http::http::Response<String> {
     r
 }
 
-fn token_error(e: TokenError) -> ApiError {
+pub(crate) fn token_error(e: TokenError) -> ApiError {
     if e.is_transient() {
         ApiError::unavailable("the signing keys could not be fetched")
     } else {
@@ -216,13 +220,36 @@ async fn sign_out(app: &App, req: &Request, body: &[u8]) -> Answer {
             "refresh_token is only used with scope \"session\"",
         ));
     }
-    // Verified, but not checked against the store: a retry after a partial
-    // result must be able to finish the job with the same token.
     let verified = app
         .verifier
         .verify(token, Expect::ACCESS)
         .await
         .map_err(token_error)?;
+    // The full check first: a token already signed out (stolen, replayed)
+    // must not sign its user out again. It records nothing; only the Cognito
+    // step of a retry after `partial` is redone (see `ops::finish_at_cognito`).
+    match ops::check_first(app, &verified.claims).await {
+        Ok(Verdict::Active) => {}
+        Ok(Verdict::Revoked(why)) => {
+            let global = scope == "global";
+            let redone =
+                ops::finish_at_cognito(app, &verified.claims, token, why, global, refresh).await;
+            tracing::info!(
+                scope,
+                code = why.code(),
+                cognito_step = redone.as_ref().map(|s| s.step),
+                sub = %verified.claims.sub,
+                "sign-out refused: the token is already revoked"
+            );
+            return match redone {
+                Some(step) if !step.ok && step.retryable => {
+                    Ok(report_response(&Report { steps: vec![step] }))
+                }
+                _ => Err(ApiError::invalid_token(why.code())),
+            };
+        }
+        Err(report) => return Ok(report_response(&report)),
+    }
     let report = if scope == "global" {
         ops::global_sign_out(app, &verified.claims, token).await
     } else {
@@ -236,86 +263,6 @@ async fn sign_out(app: &App, req: &Request, body: &[u8]) -> Answer {
     Ok(report_response(&report))
 }
 
-/// RFC 7009. The client is named by Basic credentials or the `client_id`
-/// parameter; Basic credentials, when sent, must match the secret we hold.
-async fn revoke(app: &App, req: &Request, body: &[u8]) -> Answer {
-    let form = h::form(req.headers(), body)?;
-    let client = authenticate_client(app, req, &form)?
-        .ok_or_else(|| ApiError::invalid_client("client_id is required"))?;
-    let token = form
-        .get("token")
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::bad_request("the token parameter is required"))?;
-    let hint = form.get("token_type_hint").map(String::as_str);
-    let looks_like_jwt = token.matches('.').count() == 2;
-    let report = match hint {
-        Some("refresh_token") | None if !looks_like_jwt => {
-            ops::revoke_refresh(app, token, &client).await
-        }
-        Some("refresh_token" | "access_token" | "id_token") | None => {
-            let verified = match app.verifier.verify(token, Expect::ANY).await {
-                Ok(v) => v,
-                Err(e) if e.is_transient() => return Err(token_error(e)),
-                // RFC 7009 2.2: invalid tokens do not cause an error.
-                Err(e) => {
-                    tracing::info!(code = e.code(), "revoke: token not valid, nothing to do");
-                    return Ok(json_response(StatusCode::OK, &json!({})));
-                }
-            };
-            let c = &verified.claims;
-            if c.client_id != client {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "unauthorized_client",
-                    "the token was not issued to this client",
-                ));
-            }
-            let Some(session) = c.origin_jti.clone() else {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "unsupported_token_type",
-                    "this token has no origin_jti and cannot be revoked by session",
-                ));
-            };
-            ops::record_session(app, &c.sub, &session, c, Source::Revoke).await
-        }
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "unsupported_token_type",
-                "token_type_hint must be refresh_token, access_token or id_token",
-            ));
-        }
-    };
-    match report.steps.first() {
-        Some(s) if s.ok => Ok(json_response(StatusCode::OK, &json!({}))),
-        // Cognito's own verdicts on the token are not errors for the caller (RFC 7009 2.2).
-        Some(s)
-            if matches!(
-                s.error.as_deref(),
-                Some("unsupported_token_type" | "not_authorized")
-            ) =>
-        {
-            Ok(json_response(StatusCode::OK, &json!({})))
-        }
-        Some(s) if s.error.as_deref() == Some("unauthorized_client") => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            "the token was not issued to this client",
-        )),
-        Some(s) if s.retryable => Err(ApiError::unavailable(format!(
-            "step {} failed ({}), try again",
-            s.step,
-            s.error.as_deref().unwrap_or("error")
-        ))),
-        _ => Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "server_error",
-            "the revocation could not be completed",
-        )),
-    }
-}
-
 fn refuse_client_secret(form: &std::collections::BTreeMap<String, String>) -> Result<(), ApiError> {
     if form.contains_key("client_secret") {
         return Err(ApiError::bad_request(
@@ -327,7 +274,7 @@ fn refuse_client_secret(form: &std::collections::BTreeMap<String, String>) -> Re
 
 /// The client of a revoke or introspect request: Basic credentials (checked
 /// against the secret we hold) or the `client_id` form parameter.
-fn authenticate_client(
+pub(crate) fn authenticate_client(
     app: &App,
     req: &Request,
     form: &std::collections::BTreeMap<String, String>,

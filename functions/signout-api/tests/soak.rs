@@ -215,6 +215,33 @@ impl Soak {
         });
     }
 
+    /// The access token a user signs out with: from a sign-in just now, in a
+    /// session of its own, stamped with this instant. A token minted before a
+    /// sign-out is revoked and refused at `POST /signout`, and the revokers
+    /// may list any of the user's sessions, so none of those would do. (The
+    /// trigger would stamp the cutoff current at mint time; no cutoff can
+    /// exceed now, and the late writes carry older values, so the token is
+    /// active when presented.)
+    async fn sign_in_now(self: Arc<Self>, user: usize) -> String {
+        let base = self.users[user].sessions[0].1.clone();
+        let at = now();
+        let f = self.f.clone();
+        let (jti, origin) = (
+            testkit::unique("soak-jti-"),
+            testkit::unique("soak-signout-session-"),
+        );
+        let _slot = self.signers.acquire().await.unwrap();
+        tokio::task::spawn_blocking(move || {
+            f.remint(
+                &base,
+                json!({"signout_epoch": at, "iat": at / 1000, "auth_time": at / 1000,
+                       "jti": jti, "origin_jti": origin}),
+            )
+        })
+        .await
+        .unwrap()
+    }
+
     /// Global sign-outs through the API's handler, each followed at once by a
     /// sign-in (after the last one, one per session). Returns the sign-ins,
     /// still being signed.
@@ -228,7 +255,7 @@ impl Soak {
                 let ms = now() % 1000;
                 tokio::time::sleep(Duration::from_millis(1_000 - ms + 5)).await;
             }
-            let token = self.users[user].sessions[0].1.clone();
+            let token = self.clone().sign_in_now(user).await;
             let began = now();
             let r = Call::new(
                 if k % 2 == 0 { Format::V2 } else { Format::V1 },

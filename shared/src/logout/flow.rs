@@ -90,17 +90,17 @@ impl Logout {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(code = e.code(), error = %e, "logout refused");
-                return Answer::page(Page::Invalid);
+                return Answer::page(e.page());
             }
         };
-        // Cognito first: how long the session must stay listed depends on
-        // whether its refresh token is dead. A Cognito failure then only
-        // lengthens the listing; nothing recorded is lost.
+        // Cognito first, then the store. The hinted session stays listed for
+        // the refresh token lifetime whatever Cognito said: the cookie's
+        // refresh token cannot be tied to the hint (see `record`).
         let Plan { flow, hint } = plan;
         let client = ClientId(flow.client.clone());
         let refresh_revoked = revoke_refresh_tokens(app, &self.settings, &client, cookies).await;
         if let Some(claims) = &hint {
-            record(app, self.settings.scope, claims, refresh_revoked).await;
+            record(app, self.settings.scope, claims).await;
         }
         tracing::info!(
             client = %client,
@@ -169,12 +169,21 @@ impl Logout {
         let hint = match &params.id_token_hint {
             None => None,
             Some(token) => match app.verifier.verify(token, Expect::ID_HINT).await {
-                Ok(verified) => Some(verified.claims),
+                Ok(verified) => {
+                    self.hint_fresh_enough(app, &verified.claims, EpochMs::now().secs())?;
+                    Some(verified.claims)
+                }
                 // Our keys are unreachable, which says nothing about the
-                // token: sign out without naming a session (client_id must
-                // then come from the query) rather than trap the browser.
+                // token: sign out without naming a session when the query
+                // names the client, rather than trap the browser; without
+                // client_id there is no allow-list to check the target
+                // against, so ask the browser to come back (503), never
+                // blame the link.
                 Err(e) if e.is_transient() => {
                     tracing::warn!(step = "verify_hint", code = e.code(), "logout step failed");
+                    if params.client_id.is_none() {
+                        return Err(LogoutError::HintUnverifiable);
+                    }
                     None
                 }
                 Err(e) => return Err(LogoutError::HintRefused(e)),
@@ -216,6 +225,26 @@ impl Logout {
             return Err(LogoutError::StateTooLarge);
         }
         Ok(Plan { flow, hint })
+    }
+
+    /// OIDC RP-Initiated Logout lets an expired hint name a session that is
+    /// current or "had a recent session"; a hint minted longer ago than the
+    /// bound (default: the refresh token lifetime) came with a refresh token
+    /// that has expired since, so its session is over and the hint can only
+    /// be a leaked token. Measured from `iat`, the last instant the session
+    /// is known to have minted tokens. Unexpired hints are valid tokens and
+    /// never refused here.
+    fn hint_fresh_enough(&self, app: &App, hint: &Claims, now: u64) -> Result<(), LogoutError> {
+        let expired = now >= hint.exp.saturating_add(app.config.leeway.as_secs());
+        let max_age = self
+            .settings
+            .hint_max_age
+            .unwrap_or(app.config.refresh_token_lifetime)
+            .as_secs();
+        if expired && now.saturating_sub(hint.iat) > max_age {
+            return Err(LogoutError::HintTooOld);
+        }
+        Ok(())
     }
 
     fn resume(&self, app: &App, presented: &[&str]) -> Result<FlowState, LogoutError> {

@@ -7,9 +7,12 @@
 //!
 //! 1. refuses anything ambiguous (a repeated parameter, both target names),
 //!    an unknown client, a hint that does not verify or names another client,
+//!    an expired hint older than `LOGOUT_HINT_MAX_AGE_SECONDS`,
 //!    a target that is not byte for byte an entry of the client's
 //!    `LOGOUT_URLS`, and a `state` too large to carry in the state cookie:
-//!    a fixed 400 page, no redirect, no cookie, nothing revoked;
+//!    a fixed 400 page, no redirect, no cookie, nothing revoked (a fixed 503
+//!    page instead when the keys to verify a hint could not be fetched and
+//!    no `client_id` was given: our failure, not the link's);
 //! 2. revokes the refresh-token cookie at Cognito, then records the hinted
 //!    session (or, with `LOGOUT_SCOPE=global`, the user) in the store. A
 //!    failing step is logged with its code and never stops the browser;
@@ -68,7 +71,7 @@ pub const MAX_STATE_PARAM_BYTES: usize = 1024;
 pub const MAX_PARAMETERS: usize = 32;
 
 /// Why a sign-out request was refused. Each has a stable code for logs; the
-/// browser only ever sees the fixed [`Page::Invalid`].
+/// browser only ever sees a fixed page ([`LogoutError::page`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LogoutError {
     #[error("a query parameter appears more than once")]
@@ -89,6 +92,12 @@ pub enum LogoutError {
     HintClientMismatch,
     #[error("the id_token_hint does not verify ({})", .0.code())]
     HintRefused(TokenError),
+    #[error(
+        "the keys to verify the id_token_hint could not be fetched, and no client_id was given"
+    )]
+    HintUnverifiable,
+    #[error("the id_token_hint has expired and is older than LOGOUT_HINT_MAX_AGE_SECONDS")]
+    HintTooOld,
     #[error("the target is not on the client's allow-list")]
     TargetNotAllowed,
     #[error("no sign-out state cookie")]
@@ -104,6 +113,15 @@ pub enum LogoutError {
 }
 
 impl LogoutError {
+    /// The page the browser gets: [`Page::Unavailable`] (503) for our own
+    /// transient failure, [`Page::Invalid`] (400) for everything refused.
+    pub fn page(&self) -> Page {
+        match self {
+            LogoutError::HintUnverifiable => Page::Unavailable,
+            _ => Page::Invalid,
+        }
+    }
+
     /// Stable code, safe to log.
     pub fn code(&self) -> &'static str {
         match self {
@@ -116,6 +134,8 @@ impl LogoutError {
             LogoutError::UnknownClient => "unknown_client",
             LogoutError::HintClientMismatch => "hint_client_mismatch",
             LogoutError::HintRefused(_) => "hint_invalid",
+            LogoutError::HintUnverifiable => "hint_unverifiable",
+            LogoutError::HintTooOld => "hint_too_old",
             LogoutError::TargetNotAllowed => "target_not_allowed",
             LogoutError::StateMissing => "state_missing",
             LogoutError::StateDuplicated => "state_duplicated",
@@ -142,5 +162,8 @@ mod tests {
         );
         assert_eq!(LogoutError::StateReplayed.code(), "state_replayed");
         assert_eq!(LogoutError::StateTooLarge.code(), "state_too_large");
+        assert_eq!(LogoutError::HintTooOld.code(), "hint_too_old");
+        assert_eq!(LogoutError::HintTooOld.page(), Page::Invalid);
+        assert_eq!(LogoutError::HintUnverifiable.page(), Page::Unavailable);
     }
 }

@@ -22,6 +22,10 @@ pub const INVALID: &str = page!(
     "Return to the application and sign out from there."
 );
 pub const NOT_FOUND: &str = page!("Not found", "There is nothing at this address.");
+pub const UNAVAILABLE: &str = page!(
+    "Sign-out is temporarily unavailable",
+    "Nothing was changed. Try again in a moment."
+);
 pub const METHOD_NOT_ALLOWED: &str = page!(
     "Method not allowed",
     "Sign-out links are followed with GET."
@@ -33,6 +37,9 @@ pub enum Page {
     SignedOut,
     /// Anything refused.
     Invalid,
+    /// Our failure, not the link's: the keys to verify `id_token_hint`
+    /// could not be fetched and the request names no client without it.
+    Unavailable,
     NotFound,
     MethodNotAllowed,
 }
@@ -42,6 +49,7 @@ impl Page {
         match self {
             Page::SignedOut => 200,
             Page::Invalid => 400,
+            Page::Unavailable => 503,
             Page::NotFound => 404,
             Page::MethodNotAllowed => 405,
         }
@@ -51,6 +59,7 @@ impl Page {
         match self {
             Page::SignedOut => SIGNED_OUT,
             Page::Invalid => INVALID,
+            Page::Unavailable => UNAVAILABLE,
             Page::NotFound => NOT_FOUND,
             Page::MethodNotAllowed => METHOD_NOT_ALLOWED,
         }
@@ -66,6 +75,7 @@ mod tests {
         for p in [
             Page::SignedOut,
             Page::Invalid,
+            Page::Unavailable,
             Page::NotFound,
             Page::MethodNotAllowed,
         ] {
@@ -79,5 +89,6 @@ mod tests {
                 .contains("This sign-out link is not valid")
         );
         assert_eq!(Page::Invalid.status(), 400);
+        assert_eq!(Page::Unavailable.status(), 503);
     }
 }

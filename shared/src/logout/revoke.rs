@@ -4,6 +4,7 @@
 
 use super::settings::{LogoutSettings, Scope};
 use crate::app::App;
+use crate::check::Verdict;
 use crate::model::{ClientId, EpochMs, Source};
 use crate::tokens::Claims;
 
@@ -12,7 +13,8 @@ const MAX_REFRESH_COOKIES: usize = 4;
 
 /// Revokes the refresh-token cookie at Cognito (the client secret is
 /// added by [`crate::cognito::Cognito`]). True when at least one was
-/// presented and every one presented was revoked.
+/// presented and every one presented was revoked (logged; it does not
+/// shorten any listing, see [`record`]).
 pub(super) async fn revoke_refresh_tokens(
     app: &App,
     settings: &LogoutSettings,
@@ -46,9 +48,33 @@ pub(super) async fn revoke_refresh_tokens(
 }
 
 /// Records the hinted session (or the whole user) as signed out.
-pub(super) async fn record(app: &App, scope: Scope, claims: &Claims, refresh_revoked: bool) {
+///
+/// The session stays listed as long as its refresh token could mint: the
+/// refresh-token cookie revoked before cannot be tied to the hint (Cognito's
+/// refresh tokens are encrypted to Cognito and name no `origin_jti`; a
+/// browser may hold another session's cookie), so Cognito's confirmation
+/// never shortens the listing.
+///
+/// With [`Scope::Global`] a hint already revoked (its user signed out since
+/// it was minted, or its session revoked) records nothing: its authority
+/// ended with that sign-out, and a leaked hint must not sign out, again and
+/// again, sessions that began after it. Should the store not answer, the
+/// sign-out is recorded anyway: the browser asked for it.
+pub(super) async fn record(app: &App, scope: Scope, claims: &Claims) {
     let now = EpochMs::now();
     let store = app.store();
+    if scope == Scope::Global
+        && let Ok(Verdict::Revoked(why)) = app.checker.check(claims).await
+    {
+        tracing::info!(
+            step = "record_cutoff",
+            code = "hint_already_revoked",
+            revoked = why.code(),
+            sub = %claims.sub,
+            "logout: the hint is already signed out; nothing more recorded"
+        );
+        return;
+    }
     let (step, result) = match (scope, &claims.origin_jti) {
         (Scope::Global, _) => (
             "record_cutoff",
@@ -57,10 +83,9 @@ pub(super) async fn record(app: &App, scope: Scope, claims: &Claims, refresh_rev
                 .await,
         ),
         (Scope::Session, Some(session)) => {
-            let until =
-                store
-                    .lifetimes()
-                    .session_covers_until(now.secs(), claims.exp, refresh_revoked);
+            let until = store
+                .lifetimes()
+                .session_covers_until(now.secs(), claims.exp, false);
             (
                 "record_session",
                 store

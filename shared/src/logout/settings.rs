@@ -4,6 +4,7 @@
 //! where their types live (`cookies`, `idp`); the state key in [`state`](super::state).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use url::Url;
 
@@ -29,6 +30,10 @@ pub struct LogoutSettings {
     pub callback_url: String,
     pub state_key: StateKey,
     pub scope: Scope,
+    /// `LOGOUT_HINT_MAX_AGE_SECONDS`: the oldest an expired `id_token_hint`
+    /// may be (from its `iat`) and still be accepted; `None`: the refresh
+    /// token lifetime ([`Config::refresh_token_lifetime`](crate::config::Config)).
+    pub hint_max_age: Option<Duration>,
     /// `LOGOUT_REFRESH_COOKIE`: the cookie holding the refresh token.
     pub refresh_cookie: Option<String>,
     /// `LOGOUT_COOKIES`: expired on every sign-out.
@@ -36,6 +41,11 @@ pub struct LogoutSettings {
     /// `IDP_LOGOUT_ENDPOINTS`: provider name (as in the `identities` claim) to its logout.
     pub idps: BTreeMap<String, IdpLogout>,
 }
+
+/// Least `LOGOUT_HINT_MAX_AGE_SECONDS`: Cognito's shortest ID token lifetime.
+pub const MIN_HINT_MAX_AGE_SECONDS: u64 = 300;
+/// Largest `LOGOUT_HINT_MAX_AGE_SECONDS`: Cognito's longest refresh token lifetime (10 years).
+pub const MAX_HINT_MAX_AGE_SECONDS: u64 = 10 * 365 * 86_400;
 
 /// Every problem found so far, to be reported at once.
 pub(super) struct Problems(pub(super) Vec<Problem>);
@@ -125,6 +135,25 @@ impl LogoutSettings {
             }
         };
 
+        let hint_max_age = match raw("LOGOUT_HINT_MAX_AGE_SECONDS") {
+            None => None,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if (MIN_HINT_MAX_AGE_SECONDS..=MAX_HINT_MAX_AGE_SECONDS).contains(&n) => {
+                    Some(Duration::from_secs(n))
+                }
+                _ => {
+                    p.add(
+                        "LOGOUT_HINT_MAX_AGE_SECONDS",
+                        format!(
+                            "must be a whole number of seconds from {MIN_HINT_MAX_AGE_SECONDS} to {MAX_HINT_MAX_AGE_SECONDS}"
+                        ),
+                        "2592000",
+                    );
+                    None
+                }
+            },
+        };
+
         let cookies = match raw("LOGOUT_COOKIES") {
             None => Vec::new(),
             Some(json) => app_cookies(&json, &mut p),
@@ -157,6 +186,7 @@ impl LogoutSettings {
                 callback_url,
                 state_key,
                 scope,
+                hint_max_age,
                 refresh_cookie,
                 cookies,
                 idps,
@@ -284,6 +314,25 @@ mod tests {
         )])))
         .unwrap();
         assert_eq!(s.callback_url, "http://localhost:9000/prod/logout/callback");
+    }
+
+    #[test]
+    fn the_hint_age_bound_is_a_number_of_seconds_within_cognitos_lifetimes() {
+        let s = LogoutSettings::from_lookup(lookup(&with(&[]))).unwrap();
+        assert_eq!(s.hint_max_age, None, "default: the refresh token lifetime");
+        let s =
+            LogoutSettings::from_lookup(lookup(&with(&[("LOGOUT_HINT_MAX_AGE_SECONDS", "86400")])))
+                .unwrap();
+        assert_eq!(s.hint_max_age, Some(Duration::from_secs(86_400)));
+        for bad in ["299", "-1", "1d", "315360001"] {
+            let lines = problems(&[("LOGOUT_HINT_MAX_AGE_SECONDS", bad)]);
+            assert_eq!(lines.len(), 1, "{bad}");
+            assert!(
+                lines[0].starts_with("LOGOUT_HINT_MAX_AGE_SECONDS: must be a whole number of seconds from 300 to 315360000"),
+                "{bad}: {}",
+                lines[0]
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,346 @@
+//! The logout function's test harness: the function as deployed for a
+//! fixture, API Gateway events (v2 and v1), answers and the assertions
+//! every test shares.
+
+#![allow(dead_code, unused_imports)]
+
+pub use std::sync::Arc;
+pub use std::time::{Duration, Instant};
+
+pub use cookie::Cookie;
+pub use lambda_http::Body;
+pub use lambda_http::http::HeaderMap;
+pub use serde_json::{Map, Value, json};
+pub use signout::app::App;
+pub use signout::logout::{FlowState, Logout, LogoutSettings, STATE_COOKIE, page};
+pub use signout::model::{EpochMs, OriginJti, Sub};
+pub use signout::store::{Consistency, Lookup};
+pub use signout::tokens::Expect;
+pub use signout::{Revoked, Verdict};
+pub use testkit::{Fixture, Tokens};
+pub use url::Url;
+
+pub const TARGET: &str = "https://app.example.com/signed-out";
+pub const TARGET_WITH_QUERY: &str = "https://app.example.com/bye?from=logout";
+/// Allowed for the confidential client only.
+pub const OTHER_CLIENT_TARGET: &str = "http://localhost:3000/";
+pub const DOMAIN: &str = "https://auth.example.com";
+pub const CALLBACK: &str = "https://api.example.com/logout/callback";
+pub const COGNITO_HOP_QUERY: &str = "logout_uri=https%3A%2F%2Fapi.example.com%2Flogout%2Fcallback";
+pub const STATE_KEY: &str = "test-only state key, at least 32 bytes long";
+pub const OKTA_LOGOUT: &str = "https://example.okta.com/oauth2/v1/logout";
+/// A `state` that breaks naive encoders.
+pub const TRICKY_STATE: &str = "af0ifjsldkj/é ü&x=1+2%20<>\"'#frag";
+
+pub const COOKIES: &str = r#"[
+  {"name":"__Host-session","path":"/","secure":true,"http_only":true,"same_site":"Lax"},
+  {"name":"__Secure-prefs","domain":"example.com","path":"/app","secure":true,"same_site":"Strict"},
+  {"name":"refresh_token","domain":"api.example.com","path":"/logout","secure":true,"http_only":true,"same_site":"None"},
+  {"name":"app_session","path":"/"}
+]"#;
+
+/// The Set-Cookie each configured cookie must be expired with, attribute by attribute.
+pub const EXPIRED: [&str; 4] = [
+    "__Host-session=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+    "__Secure-prefs=; SameSite=Strict; Secure; Path=/app; Domain=example.com; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+    "refresh_token=; HttpOnly; SameSite=None; Secure; Path=/logout; Domain=api.example.com; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+    "app_session=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+];
+pub const STATE_CLEARED: &str = "__Host-signout_state=; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+
+// ---------------------------------------------------------------- harness
+
+pub struct H {
+    pub f: Fixture,
+    pub app: Arc<App>,
+    pub flow: Logout,
+}
+
+pub async fn harness(extra: &[(&str, &str)]) -> H {
+    harness_on(Fixture::new().await, extra).await
+}
+
+/// The function as deployed for `f`, with `extra` settings replacing the defaults.
+pub async fn harness_on(f: Fixture, extra: &[(&str, &str)]) -> H {
+    let mut urls = Map::new();
+    urls.insert(f.client_id.clone(), json!([TARGET, TARGET_WITH_QUERY]));
+    urls.insert(f.secret_client_id.clone(), json!([OTHER_CLIENT_TARGET]));
+    let idps = json!({"Okta": {"end_session_endpoint": OKTA_LOGOUT, "client_id": "0oa1example"}});
+    let mut env: Vec<(&str, String)> = vec![
+        ("COGNITO_DOMAIN", DOMAIN.into()),
+        ("LOGOUT_URLS", Value::Object(urls).to_string()),
+        ("LOGOUT_CALLBACK_URL", CALLBACK.into()),
+        ("LOGOUT_STATE_KEY", STATE_KEY.into()),
+        ("LOGOUT_COOKIES", COOKIES.into()),
+        ("LOGOUT_REFRESH_COOKIE", "refresh_token".into()),
+        ("IDP_LOGOUT_ENDPOINTS", idps.to_string()),
+    ];
+    for (k, v) in extra {
+        env.retain(|(ek, _)| ek != k);
+        env.push((k, (*v).to_owned()));
+    }
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = f.app(&pairs).await;
+    let settings = LogoutSettings::from_lookup(Fixture::lookup(f.env_with(&pairs)))
+        .expect("valid logout settings");
+    H {
+        f,
+        app,
+        flow: Logout::new(settings),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    V2,
+    V1,
+}
+
+pub const FORMATS: [Format; 2] = [Format::V2, Format::V1];
+
+/// An HTTP API v2 event; `raw_query` as the browser sent it.
+pub fn v2_raw(method: &str, path: &str, raw_query: &str, cookies: &[String], stage: &str) -> Value {
+    let mut e = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": raw_query,
+        "headers": {"host": "api.example.com", "x-forwarded-proto": "https"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
+            "domainPrefix": "api", "requestId": "r", "routeKey": "$default", "stage": stage,
+            "time": "21/Nov/2026:16:00:00 +0000", "timeEpoch": 1795276800000u64,
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "test"}
+        },
+        "isBase64Encoded": false
+    });
+    if !cookies.is_empty() {
+        e["cookies"] = json!(cookies);
+    }
+    e
+}
+
+/// A request as API Gateway delivers it: v2 with the query encoded in
+/// `rawQueryString`, v1 (stage `prod`) with it decoded in the multi-value map.
+pub fn event(
+    format: Format,
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    cookies: &[String],
+) -> Value {
+    match format {
+        Format::V2 => {
+            let raw = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(query)
+                .finish();
+            v2_raw(method, path, &raw, cookies, "$default")
+        }
+        Format::V1 => {
+            let mut single = Map::new();
+            let mut multi = Map::new();
+            for (k, v) in query {
+                single.insert((*k).to_owned(), json!(v));
+                multi
+                    .entry((*k).to_owned())
+                    .or_insert_with(|| json!([]))
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!(v));
+            }
+            let mut headers = Map::new();
+            headers.insert("Host".into(), json!("api.example.com"));
+            headers.insert("X-Forwarded-Proto".into(), json!("https"));
+            if !cookies.is_empty() {
+                headers.insert("Cookie".into(), json!(cookies.join("; ")));
+            }
+            let multi_headers: Map<String, Value> = headers
+                .iter()
+                .map(|(k, v)| (k.clone(), json!([v])))
+                .collect();
+            let or_null = |m: Map<String, Value>| {
+                if m.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Object(m)
+                }
+            };
+            json!({
+                "resource": path, "path": path, "httpMethod": method,
+                "headers": headers, "multiValueHeaders": multi_headers,
+                "queryStringParameters": or_null(single),
+                "multiValueQueryStringParameters": or_null(multi),
+                "pathParameters": null, "stageVariables": null,
+                "requestContext": {
+                    "accountId": "123456789012", "resourceId": "res", "stage": "prod", "requestId": "r",
+                    "identity": {"sourceIp": "203.0.113.9"}, "resourcePath": path, "httpMethod": method,
+                    "apiId": "api", "path": format!("/prod{path}")
+                },
+                "body": null, "isBase64Encoded": false
+            })
+        }
+    }
+}
+
+pub fn logout(format: Format, query: &[(&str, &str)], cookies: &[String]) -> Value {
+    event(format, "GET", "/logout", query, cookies)
+}
+
+pub fn callback(format: Format, state_cookie: &str) -> Value {
+    event(
+        format,
+        "GET",
+        "/logout/callback",
+        &[],
+        &[format!("{STATE_COOKIE}={state_cookie}")],
+    )
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    pub fn location(&self) -> Option<&str> {
+        self.header("location")
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<Cookie<'static>> {
+        self.set_cookies()
+            .into_iter()
+            .map(|s| Cookie::parse(s).unwrap())
+            .find(|c| c.name() == name)
+    }
+
+    /// The value of the state cookie set by a first hop.
+    pub fn state_cookie(&self) -> String {
+        self.cookie(STATE_COOKIE)
+            .expect("a state cookie")
+            .value()
+            .to_owned()
+    }
+}
+
+pub async fn send(h: &H, event: &Value) -> Answer {
+    let req =
+        lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event");
+    let resp = logout::handle(&h.app, &h.flow, req).await;
+    let body = match resp.body() {
+        Body::Text(t) => t.clone(),
+        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    let a = Answer {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        body,
+    };
+    // Every response, whatever it is.
+    assert_eq!(a.header("cache-control"), Some("no-store"));
+    assert_eq!(a.header("referrer-policy"), Some("no-referrer"));
+    a
+}
+
+pub fn assert_page(a: &Answer, status: u16, html: &str) {
+    assert_eq!(a.status, status);
+    assert_eq!(a.body, html);
+    assert_eq!(a.location(), None);
+    assert_eq!(a.header("content-type"), Some("text/html; charset=utf-8"));
+    let csp = a.header("content-security-policy").unwrap();
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    assert_eq!(a.header("x-content-type-options"), Some("nosniff"));
+}
+
+/// 400 with the fixed page, no redirect, and no cookie touched at all.
+pub fn assert_refused(a: &Answer, case: &str) {
+    assert_eq!(a.status, 400, "{case}");
+    assert_page(a, 400, page::INVALID);
+    assert!(a.set_cookies().is_empty(), "{case}: {:?}", a.set_cookies());
+}
+
+/// 400 from the callback: the fixed page, only the state cookie cleared.
+pub fn assert_callback_refused(a: &Answer, case: &str) {
+    assert_eq!(a.status, 400, "{case}");
+    assert_page(a, 400, page::INVALID);
+    assert_eq!(a.set_cookies(), [STATE_CLEARED], "{case}");
+}
+
+/// The first hop: to Cognito's /logout for `client`, returning to our callback.
+pub fn assert_cognito_hop(a: &Answer, client: &str) {
+    assert_eq!(a.status, 302, "{}", a.body);
+    assert_eq!(
+        a.location(),
+        Some(format!("{DOMAIN}/logout?client_id={client}&{COGNITO_HOP_QUERY}").as_str())
+    );
+    let cookies = a.set_cookies();
+    assert_eq!(&cookies[..4], EXPIRED, "every app cookie expired");
+    assert_eq!(cookies.len(), 5, "and the state cookie");
+}
+
+/// What Cognito's /logout does: back to `logout_uri` (checked to be our callback).
+pub fn cognito_returns_to(location: &str) -> String {
+    let url = Url::parse(location).unwrap();
+    let logout_uri = url
+        .query_pairs()
+        .find(|(k, _)| k == "logout_uri")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(logout_uri, CALLBACK);
+    Url::parse(&logout_uri).unwrap().path().to_owned()
+}
+
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+pub async fn verdict(h: &H, token: &str) -> Verdict {
+    let claims = h
+        .app
+        .verifier
+        .verify(token, Expect::ANY)
+        .await
+        .expect("a valid token")
+        .claims;
+    h.app.checker.check(&claims).await.expect("store readable")
+}
+
+pub fn claim(token: &str, name: &str) -> Value {
+    signout::tokens::peek_claims(token).unwrap()[name].clone()
+}
+
+/// Until when (epoch s) the store lists the session of `token`, if it does.
+pub async fn listed_until(h: &H, token: &str) -> Option<u64> {
+    let sub = Sub(claim(token, "sub").as_str().unwrap().to_owned());
+    let jti = OriginJti(claim(token, "origin_jti").as_str().unwrap().to_owned());
+    let state = h
+        .app
+        .store()
+        .load(Lookup::session(&sub, &jti), Consistency::Strong)
+        .await
+        .unwrap();
+    state.session_revoked_until
+}
+
+pub fn refresh_cookie(t: &Tokens) -> String {
+    format!("refresh_token={}", t.refresh.as_deref().unwrap())
+}
+
+pub fn now_s() -> u64 {
+    EpochMs::now().secs()
+}
