@@ -110,9 +110,6 @@ struct Cached {
     state: RevocationState,
 }
 
-/// What one cached store read is keyed by: the user, the client and the session.
-type CacheKey = (Sub, ClientId, Option<OriginJti>);
-
 /// Checks tokens against the store, with an in-process cache of store reads.
 pub struct Checker {
     store: Store,
