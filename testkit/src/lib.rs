@@ -1020,6 +1020,7 @@ impl Fixture {
     }
 }
 
+pub mod faults;
 pub mod walkthrough;
 
 /// The claims of a token as JSON (unverified; walkthrough and tests only).
@@ -1036,7 +1037,8 @@ pub enum Faulty {
 
 impl Fixture {
     /// Our functions' state with one client (DynamoDB or Cognito) aimed at
-    /// `proxy_endpoint` and everything else direct, with a 1 s SDK timeout.
+    /// `proxy_endpoint` and everything else direct, with a 1 s SDK timeout
+    /// and production's retries (two attempts).
     pub fn app_through(
         &self,
         faulty: Faulty,
@@ -1048,16 +1050,19 @@ impl Fixture {
         let config =
             signout::Config::from_lookup(Fixture::lookup(self.env_with(&settings))).unwrap();
         let timeouts = signout::aws::timeouts(config.sdk_operation_timeout);
+        let retries = signout::aws::retries(config.sdk_operation_timeout);
         let direct = self
             .sdk
             .to_builder()
             .timeout_config(timeouts.clone())
+            .retry_config(retries.clone())
             .build();
         let proxied = self
             .sdk
             .to_builder()
             .endpoint_url(proxy_endpoint)
             .timeout_config(timeouts)
+            .retry_config(retries)
             .build();
         let (ddb_cfg, idp_cfg) = match faulty {
             Faulty::Store => (&proxied, &direct),
