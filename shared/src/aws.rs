@@ -19,9 +19,20 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 pub async fn sdk_config(operation: Duration) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts(operation))
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .retry_config(retries(operation))
         .load()
         .await
+}
+
+/// The retry settings [`sdk_config`] applies: two attempts, the second after
+/// a backoff that fits inside `operation`. The SDK's default backoff (a
+/// random wait of up to 1 s) would use up a 1 s budget (the trigger's): a
+/// throttled or 5xx first answer then ended as `timeout`, with no second
+/// attempt, and the step reported the wrong code.
+pub fn retries(operation: Duration) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(2)
+        .with_initial_backoff(operation / 10)
 }
 
 /// The timeout settings [`sdk_config`] applies.

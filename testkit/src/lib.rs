@@ -822,11 +822,12 @@ pub fn http_post(url: &str, body: &str, timeout: Duration) -> (u16, String) {
 }
 
 /// `cargo lambda watch` running our real function binaries, killed (with its
-/// whole process group) when dropped.
+/// whole process group and the functions it started) when dropped.
 pub struct LambdaWatch {
     pub port: u16,
     pub endpoint: String,
     child: Child,
+    killed: bool,
 }
 
 impl LambdaWatch {
@@ -879,6 +880,7 @@ impl LambdaWatch {
             port,
             endpoint: format!("http://127.0.0.1:{port}"),
             child,
+            killed: false,
         }
     }
 
@@ -896,16 +898,72 @@ impl LambdaWatch {
     }
 }
 
+impl LambdaWatch {
+    /// The processes `cargo lambda watch` started (the functions run in
+    /// sessions of their own, outside its process group), deepest last.
+    pub fn descendants(&self) -> Vec<u32> {
+        let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                    .filter_map(|pid| {
+                        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                        // pid (comm) state ppid ...: comm may hold spaces and parentheses.
+                        let after = &stat[stat.rfind(')')? + 1..];
+                        let ppid = after.split_whitespace().nth(1)?.parse().ok()?;
+                        Some((pid, ppid))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut found = vec![self.child.id()];
+        let mut i = 0;
+        while i < found.len() {
+            let parent = found[i];
+            found.extend(
+                parents
+                    .iter()
+                    .filter(|(_, pp)| *pp == parent)
+                    .map(|(p, _)| *p),
+            );
+            i += 1;
+        }
+        found.remove(0);
+        found
+    }
+
+    fn signal(&self, signal: &str, descendants: &[u32]) {
+        // Negative pid: the whole group (cargo, watchexec); then each function.
+        let mut targets = vec![format!("-{}", self.child.id())];
+        targets.extend(descendants.iter().map(u32::to_string));
+        for target in targets {
+            let _ = Command::new("kill")
+                .args(["-s", signal, "--", &target])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+
+    /// Kills `cargo lambda watch` and the functions it runs at once
+    /// (SIGKILL, no graceful shutdown): a crash. The processes it killed.
+    pub fn kill(mut self) -> Vec<u32> {
+        let descendants = self.descendants();
+        self.signal("KILL", &descendants);
+        let _ = self.child.wait();
+        self.killed = true;
+        descendants
+    }
+}
+
 impl Drop for LambdaWatch {
     fn drop(&mut self) {
-        // Negative pid: the whole group (cargo, watchexec, the function processes).
-        let _ = Command::new("kill")
-            .args(["-s", "TERM", "--", &format!("-{}", self.child.id())])
-            .status();
+        if self.killed {
+            return;
+        }
+        let descendants = self.descendants();
+        self.signal("TERM", &descendants);
         std::thread::sleep(Duration::from_millis(300));
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
-            .status();
+        self.signal("KILL", &descendants);
         let _ = self.child.wait();
     }
 }
@@ -962,6 +1020,7 @@ impl Fixture {
     }
 }
 
+pub mod faults;
 pub mod walkthrough;
 
 /// The claims of a token as JSON (unverified; walkthrough and tests only).
@@ -978,7 +1037,8 @@ pub enum Faulty {
 
 impl Fixture {
     /// Our functions' state with one client (DynamoDB or Cognito) aimed at
-    /// `proxy_endpoint` and everything else direct, with a 1 s SDK timeout.
+    /// `proxy_endpoint` and everything else direct, with a 1 s SDK timeout
+    /// and production's retries (two attempts).
     pub fn app_through(
         &self,
         faulty: Faulty,
@@ -990,16 +1050,19 @@ impl Fixture {
         let config =
             signout::Config::from_lookup(Fixture::lookup(self.env_with(&settings))).unwrap();
         let timeouts = signout::aws::timeouts(config.sdk_operation_timeout);
+        let retries = signout::aws::retries(config.sdk_operation_timeout);
         let direct = self
             .sdk
             .to_builder()
             .timeout_config(timeouts.clone())
+            .retry_config(retries.clone())
             .build();
         let proxied = self
             .sdk
             .to_builder()
             .endpoint_url(proxy_endpoint)
             .timeout_config(timeouts)
+            .retry_config(retries)
             .build();
         let (ddb_cfg, idp_cfg) = match faulty {
             Faulty::Store => (&proxied, &direct),

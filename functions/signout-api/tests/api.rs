@@ -6,10 +6,9 @@ use base64::Engine;
 use common::{Call, Format};
 use serde_json::{Value, json};
 use signout::app::App;
-use signout::store::{Consistency, Lookup};
 use signout::tokens::Expect;
-use signout::{Revoked, Sub, Verdict};
-use testkit::{Fault, FaultProxy, Faulty, Fixture};
+use signout::{Revoked, Verdict};
+use testkit::Fixture;
 
 async fn verdict(app: &App, token: &str) -> Verdict {
     let claims = app
@@ -446,75 +445,6 @@ async fn stage_prefixes_are_accepted() {
         .send(&app)
         .await;
     assert_eq!(r.status, 404);
-}
-
-#[tokio::test]
-async fn cognito_faults_give_partial_with_the_step_marked_retryable_and_a_retry_completes() {
-    let f = Fixture::new().await;
-    let proxy = FaultProxy::start(&f.endpoint);
-    let app = f.app_through(Faulty::Cognito, &proxy.endpoint, &[]);
-    let faults = [
-        Fault::Error(400, "TooManyRequestsException"),
-        Fault::Error(500, "InternalErrorException"),
-        Fault::Error(503, "ServiceUnavailable"),
-        Fault::Delay(std::time::Duration::from_millis(1_500)),
-        Fault::Reset,
-    ];
-    for fault in faults {
-        let t = f.sign_in(&f.username).await;
-        proxy.set(fault.clone());
-        let r = Call::new(Format::V2, "POST", "/signout")
-            .bearer(&t.access)
-            .send(&app)
-            .await;
-        assert_eq!(r.status, 503, "{fault:?}: {}", r.text);
-        assert_eq!(r.headers["retry-after"], "1");
-        assert_eq!(r.json["result"], "partial", "{fault:?}");
-        assert_eq!(r.json["steps"][0]["ok"], true);
-        assert_eq!(r.json["steps"][1]["step"], "cognito_global_sign_out");
-        assert_eq!(r.json["steps"][1]["ok"], false);
-        assert_eq!(r.json["steps"][1]["retryable"], true, "{fault:?}");
-        // The DynamoDB record is there: downstream already rejects the token
-        assert_eq!(
-            verdict(&app, &t.access).await,
-            Verdict::Revoked(Revoked::SignedOut)
-        );
-        let state = app
-            .store()
-            .load(
-                Lookup::user(&Sub(testkit::sub_of(&t.access))),
-                Consistency::Strong,
-            )
-            .await
-            .unwrap();
-        assert!(state.user_not_before.is_some());
-        // A retry while Cognito still fails says so again (503, the Cognito
-        // step only: the token is revoked now, so nothing is recorded again)
-        let r = Call::new(Format::V2, "POST", "/signout")
-            .bearer(&t.access)
-            .send(&app)
-            .await;
-        assert_eq!(r.status, 503, "{fault:?}: {}", r.text);
-        assert_eq!(r.json["steps"][0]["step"], "cognito_global_sign_out");
-        assert_eq!(r.json["steps"].as_array().unwrap().len(), 1);
-        // A retry once Cognito is back finishes the job at Cognito; the token
-        // is answered as what it now is, signed out (401 signed_out)
-        proxy.set(Fault::Pass);
-        let r = Call::new(Format::V2, "POST", "/signout")
-            .bearer(&t.access)
-            .send(&app)
-            .await;
-        assert_eq!(
-            (r.status, r.json["error"].as_str()),
-            (401, Some("invalid_token")),
-            "{fault:?}: {}",
-            r.text
-        );
-        assert!(r.text.contains("signed_out"), "{fault:?}: {}", r.text);
-        assert!(f.refresh(t.refresh.as_deref().unwrap()).await.is_err());
-        assert!(!f.cognito_accepts(&t.access).await);
-        tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
-    }
 }
 
 #[tokio::test]
