@@ -5,9 +5,10 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 VENV_DEPLOY := .venv-deploy
+VENV_CHECKOV := .venv-checkov
 SAM_ENV := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline SAM_CLI_TELEMETRY=0
 
-.PHONY: run demo test test-openapi test-rust test-template openapi-apigateway sam-build fuzz bench lint fmt venv venv-deploy clean
+.PHONY: run demo test test-openapi test-rust test-template openapi-apigateway sam-build fuzz bench lint fmt venv venv-deploy venv-checkov clean
 
 ## The README's first command: the emulator, the four functions under
 ## cargo lambda watch, and a walkthrough; left running until Ctrl-C.
@@ -39,10 +40,19 @@ openapi-apigateway: venv
 	$(VENV)/bin/python tools/openapi_apigateway.py docs/openapi.yaml \
 		$(if $(FUNCTION_ARN),--function-arn $(FUNCTION_ARN)) > openapi-apigateway.json
 
-test-template: venv-deploy
+## The template, offline: SAM's own lint and cfn-lint on template.yaml; then the SAM
+## transform (aws-sam-translator, tools/sam_transform.py) and, on what it writes, cfn-lint
+## with the serverless rules (skips: tools/cfnlint-transformed.yaml) and checkov (skips:
+## .checkov.yaml); then tests/template/ (pytest: IAM, routes, table, logs, alarms, aliases,
+## guards, conditions, outputs, the template as deployed with given parameters).
+TRANSFORMED := $(VENV_DEPLOY)/template.transformed.json
+test-template: venv-deploy venv-checkov
 	$(SAM_ENV) $(VENV_DEPLOY)/bin/sam validate --lint --template template.yaml --region us-east-1
 	$(VENV_DEPLOY)/bin/cfn-lint template.yaml
-	$(VENV_DEPLOY)/bin/python tests/template_test.py
+	$(SAM_ENV) $(VENV_DEPLOY)/bin/python tools/sam_transform.py template.yaml $(TRANSFORMED)
+	$(VENV_DEPLOY)/bin/cfn-lint --config-file tools/cfnlint-transformed.yaml -t $(TRANSFORMED) -a cfn_lint_serverless.rules
+	$(SAM_ENV) $(VENV_CHECKOV)/bin/checkov --config-file .checkov.yaml -f $(TRANSFORMED)
+	$(SAM_ENV) $(VENV_DEPLOY)/bin/python -m pytest -q -p no:cacheprovider tests/template
 
 ## `sam build` of all four functions (release builds through cargo-lambda).
 ## ARCH=x86_64 by default here so CI needs no extra rustup target; ARCH=arm64 works
@@ -85,5 +95,12 @@ $(VENV_DEPLOY)/.installed: tools/requirements-deploy.txt
 	$(VENV_DEPLOY)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-deploy.txt
 	touch $@
 
+venv-checkov: $(VENV_CHECKOV)/.installed
+
+$(VENV_CHECKOV)/.installed: tools/requirements-checkov.txt
+	test -x $(VENV_CHECKOV)/bin/python || $(PYTHON) -m venv $(VENV_CHECKOV)
+	$(VENV_CHECKOV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-checkov.txt
+	touch $@
+
 clean:
-	rm -rf $(VENV) $(VENV_DEPLOY) target .aws-sam openapi-apigateway.json
+	rm -rf $(VENV) $(VENV_DEPLOY) $(VENV_CHECKOV) target .aws-sam openapi-apigateway.json
