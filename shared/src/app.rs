@@ -1,57 +1,87 @@
-//! What a function builds once per cold start: configuration, clients, the
-//! JWKS cache, and logging.
+//! What a cold start reads and builds: the configuration (or every problem
+//! with it), the SDK configuration, and the sign-out API's and logout
+//! function's bundle of clients. The authorizer and the trigger compose only
+//! the parts they use (`Store::from_sdk`, `Checker::from_config`,
+//! `Verifier::from_config`, `Trigger::from_config`) in their `main.rs`.
 
 use std::sync::Arc;
 
+use aws_config::SdkConfig;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
 use crate::check::Checker;
 use crate::cognito::Cognito;
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::store::Store;
 use crate::tokens::Verifier;
+use crate::trigger::Trigger;
 
-/// Everything a handler needs, shared across invocations.
+/// The first step of every cold start: the settings (or every problem with
+/// them), then an SDK configuration with their Region and operation timeout.
+/// Invalid settings build no SDK configuration: without `AWS_REGION` the SDK
+/// would go looking for a Region (IMDS) and log its failures.
+pub async fn cold_start() -> Result<(Config, SdkConfig), ConfigError> {
+    let config = Config::from_env()?;
+    let sdk = crate::aws::sdk_config(config.sdk_operation_timeout).await;
+    Ok((config, sdk))
+}
+
+/// Everything the sign-out API (and the logout function) uses, shared
+/// across invocations.
 pub struct App {
     pub config: Config,
-    pub verifier: Verifier,
-    pub checker: Checker,
+    pub verifier: Arc<Verifier>,
+    pub checker: Arc<Checker>,
     pub cognito: Cognito,
 }
 
 impl App {
-    /// Reads the environment and builds the clients. On a configuration
-    /// problem, returns every problem, one line each.
-    pub async fn from_env() -> Result<Arc<App>, String> {
-        let config = Config::from_env().map_err(|e| e.to_string())?;
-        let sdk = crate::aws::sdk_config(config.sdk_operation_timeout).await;
-        let raw = crate::secrets::resolve(&sdk, "APP_CLIENT_SECRETS")
-            .await
-            .map_err(|e| e.to_string())?;
-        let secrets = Cognito::parse_secrets(raw.as_deref())?;
-        Ok(Arc::new(App::build(config, &sdk, secrets)))
+    /// Reads the environment and builds the clients; every problem at once.
+    pub async fn from_env() -> Result<Arc<App>, ConfigError> {
+        let (config, sdk) = cold_start().await?;
+        Ok(Arc::new(App::from_config(config, &sdk).await?))
     }
 
-    /// Builds from a validated configuration and an SDK configuration.
+    /// Builds the clients of a validated configuration, reading the client
+    /// secrets (Secrets Manager or the environment).
+    pub async fn from_config(config: Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
+        let cognito = Cognito::from_config(sdk, &config).await?;
+        let store = Store::from_sdk(sdk, &config);
+        Ok(App::assemble(config, store, cognito))
+    }
+
+    /// Builds from a validated configuration, an SDK configuration and the
+    /// client secrets already read (tests and tools).
     pub fn build(
         config: Config,
-        sdk: &aws_config::SdkConfig,
+        sdk: &SdkConfig,
         secrets: std::collections::HashMap<crate::ClientId, String>,
     ) -> App {
-        let ddb = aws_sdk_dynamodb::Client::new(sdk);
         let idp = aws_sdk_cognitoidentityprovider::Client::new(sdk);
-        let store = Store::from_config(ddb, &config);
+        let cognito = Cognito::new(idp, config.user_pool_id.clone(), secrets);
+        let store = Store::from_sdk(sdk, &config);
+        App::assemble(config, store, cognito)
+    }
+
+    /// The bundle of the given store and Cognito client.
+    pub fn assemble(config: Config, store: Store, cognito: Cognito) -> App {
         App {
-            verifier: Verifier::new(&config),
-            checker: Checker::new(store, config.revocation_cache, config.fail_open),
-            cognito: Cognito::new(idp, config.user_pool_id.clone(), secrets),
+            verifier: Arc::new(Verifier::from_config(&config)),
+            checker: Arc::new(Checker::from_config(store, &config)),
+            cognito,
             config,
         }
     }
 
     pub fn store(&self) -> &Store {
         self.checker.store()
+    }
+
+    /// The trigger over this bundle's store (tests call the trigger's
+    /// handler with the same store the API writes).
+    pub fn trigger(&self) -> Trigger {
+        Trigger::from_config(self.store().clone(), &self.config)
     }
 }
 

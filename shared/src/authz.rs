@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::check::{Checker, Decision};
+use crate::config::ConfigError;
 use crate::model::TokenUse;
 use crate::tokens::{Expect, VerifiedToken, Verifier};
 
@@ -21,7 +22,7 @@ pub struct Requirements {
 impl Requirements {
     /// Reads `AUTHORIZER_TOKEN_USE` (access | id | any, default access),
     /// `REQUIRED_SCOPES` and `REQUIRED_GROUPS` (space or comma lists).
-    pub fn from_lookup<F: Fn(&str) -> Option<String>>(get: F) -> Result<Self, String> {
+    pub fn from_lookup<F: Fn(&str) -> Option<String>>(get: F) -> Result<Self, ConfigError> {
         let list = |k: &str| -> Vec<String> {
             get(k)
                 .unwrap_or_default()
@@ -36,7 +37,11 @@ impl Requirements {
             Some("id") => Some(TokenUse::Id),
             Some("any") => None,
             Some(_) => {
-                return Err("AUTHORIZER_TOKEN_USE: must be access, id or any (example: AUTHORIZER_TOKEN_USE=access)".into());
+                return Err(ConfigError::one(
+                    "AUTHORIZER_TOKEN_USE",
+                    "must be access, id or any",
+                    "access",
+                ));
             }
         };
         Ok(Requirements {

@@ -119,6 +119,11 @@ pub struct Checker {
 }
 
 impl Checker {
+    /// The checker `config` asks for (`REVOCATION_CACHE_MS`, `FAIL_OPEN`).
+    pub fn from_config(store: Store, config: &crate::Config) -> Self {
+        Self::new(store, config.revocation_cache, config.fail_open)
+    }
+
     pub fn new(store: Store, cache_ttl: Duration, fail_open: bool) -> Self {
         Checker {
             store,

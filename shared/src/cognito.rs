@@ -2,9 +2,11 @@
 
 use std::collections::HashMap;
 
+use aws_config::SdkConfig;
 use aws_sdk_cognitoidentityprovider::Client;
 
 use crate::aws::{AwsFailure, classify};
+use crate::config::{Config, ConfigError};
 use crate::model::{ClientId, Sub};
 
 /// A failed Cognito call: a stable code and whether trying again can help.
@@ -60,6 +62,18 @@ pub struct Cognito {
 }
 
 impl Cognito {
+    /// The pool's Cognito client with the app clients' secrets, read once
+    /// (`APP_CLIENT_SECRETS_ARN` from Secrets Manager, or `APP_CLIENT_SECRETS`).
+    pub async fn from_config(sdk: &SdkConfig, config: &Config) -> Result<Self, ConfigError> {
+        let raw = crate::secrets::resolve(sdk, "APP_CLIENT_SECRETS").await?;
+        let secrets = Self::parse_secrets(raw.as_deref())?;
+        Ok(Self::new(
+            Client::new(sdk),
+            config.user_pool_id.clone(),
+            secrets,
+        ))
+    }
+
     /// `secrets` holds the client secret of every app client that has one;
     /// callers never send it, this proxy adds it.
     pub fn new(
@@ -76,13 +90,17 @@ impl Cognito {
 
     /// Parses client secrets: a JSON object of client id to secret (from
     /// `APP_CLIENT_SECRETS`, or the Secrets Manager secret `APP_CLIENT_SECRETS_ARN` names).
-    pub fn parse_secrets(raw: Option<&str>) -> Result<HashMap<ClientId, String>, String> {
+    pub fn parse_secrets(raw: Option<&str>) -> Result<HashMap<ClientId, String>, ConfigError> {
         match raw.map(str::trim) {
             None | Some("") => Ok(HashMap::new()),
             Some(raw) => serde_json::from_str::<HashMap<String, String>>(raw)
                 .map(|m| m.into_iter().map(|(k, v)| (ClientId(k), v)).collect())
                 .map_err(|_| {
-                    "APP_CLIENT_SECRETS: must be a JSON object of client id to secret (example: APP_CLIENT_SECRETS={\"1example23456789\":\"<secret>\"})".to_owned()
+                    ConfigError::one(
+                        "APP_CLIENT_SECRETS",
+                        "must be a JSON object of client id to secret",
+                        r#"{"1example23456789":"<secret>"}"#,
+                    )
                 }),
         }
     }

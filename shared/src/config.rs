@@ -4,6 +4,7 @@
 //! misconfigured deployment is fixed in one round rather than one variable at
 //! a time.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
@@ -47,9 +48,9 @@ pub struct Config {
 /// One configuration problem: which variable, what is wrong, and a right value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
-    pub variable: &'static str,
+    pub variable: Cow<'static, str>,
     pub message: String,
-    pub example: &'static str,
+    pub example: Cow<'static, str>,
 }
 
 impl fmt::Display for Problem {
@@ -62,10 +63,78 @@ impl fmt::Display for Problem {
     }
 }
 
-/// All problems found, reported at once.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// All problems found, reported at once: the one configuration error type of
+/// every part (settings, secrets, each function's own settings), so a cold
+/// start reports everything wrong in one record
+/// ([`cold_start_failed`](crate::logging::cold_start_failed)).
+#[derive(Clone, Debug, Default, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
     pub problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    /// One problem.
+    pub fn one(
+        variable: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+        example: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        let mut e = ConfigError::default();
+        e.add(variable, message, example);
+        e
+    }
+
+    pub fn add(
+        &mut self,
+        variable: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+        example: impl Into<Cow<'static, str>>,
+    ) {
+        self.problems.push(Problem {
+            variable: variable.into(),
+            message: message.into(),
+            example: example.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// `value` when no problem was found, else every problem.
+    pub fn or_ok<T>(self, value: T) -> Result<T, ConfigError> {
+        if self.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
+    }
+
+    /// Both parts, or the problems of either and both: read everything before
+    /// failing, so one cold start reports every problem.
+    pub fn both<A, B>(
+        a: Result<A, ConfigError>,
+        b: Result<B, ConfigError>,
+    ) -> Result<(A, B), ConfigError> {
+        match (a, b) {
+            (Ok(a), Ok(b)) => Ok((a, b)),
+            (a, b) => {
+                let mut all = a.err().unwrap_or_default();
+                all.problems.extend(b.err().unwrap_or_default().problems);
+                Err(all)
+            }
+        }
+    }
+}
+
+impl From<crate::secrets::SecretError> for ConfigError {
+    fn from(e: crate::secrets::SecretError) -> Self {
+        ConfigError::one(
+            e.variable,
+            e.message,
+            "arn:aws:secretsmanager:<region>:<account>:secret:<name>",
+        )
+    }
 }
 
 impl fmt::Display for ConfigError {
@@ -108,9 +177,9 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
         example: &'static str,
     ) {
         self.problems.push(Problem {
-            variable,
+            variable: variable.into(),
             message: message.into(),
-            example,
+            example: example.into(),
         });
     }
 
@@ -501,7 +570,7 @@ mod tests {
             ("LOGOUT_URLS", "https://x"),
         ]))
         .unwrap_err();
-        let vars: Vec<_> = err.problems.iter().map(|p| p.variable).collect();
+        let vars: Vec<_> = err.problems.iter().map(|p| p.variable.as_ref()).collect();
         assert_eq!(
             vars,
             [

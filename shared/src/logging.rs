@@ -98,7 +98,7 @@ pub fn init_tracing() {
 /// record naming every problem, then exit status 1, which Lambda reports as
 /// the init error. Nothing else is printed: a multi-line message on stderr
 /// would reach the logs as lines of text without level or time.
-pub fn cold_start_failed(problems: impl std::fmt::Display) -> ! {
+pub fn cold_start_failed(problems: crate::config::ConfigError) -> ! {
     let text = problems.to_string();
     let one_line: Vec<&str> = text
         .lines()

@@ -161,7 +161,7 @@ pub struct Verifier {
 
 impl Verifier {
     /// A verifier that fetches the JWKS from `config.jwks_url` on first use.
-    pub fn new(config: &Config) -> Self {
+    pub fn from_config(config: &Config) -> Self {
         Self::build(config, Keys::from_url(config.jwks_url.clone()))
     }
 

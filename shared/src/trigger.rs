@@ -157,6 +157,28 @@ fn object_at<'a>(parent: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<S
     slot.as_object_mut().expect("just made an object")
 }
 
+/// What the trigger function builds once per cold start: the store and the
+/// claim it stamps, nothing else.
+#[derive(Clone, Debug)]
+pub struct Trigger {
+    pub store: Store,
+    pub claim: String,
+}
+
+impl Trigger {
+    pub fn from_config(store: Store, config: &crate::Config) -> Self {
+        Trigger {
+            store,
+            claim: config.stamp_claim.clone(),
+        }
+    }
+
+    /// [`handle`] with this trigger's store and claim.
+    pub async fn handle(&self, event: Value) -> Result<(Value, Outcome), TriggerError> {
+        handle(&self.store, &self.claim, event).await
+    }
+}
+
 /// Handles one trigger event: returns the response event, or an error that
 /// makes Cognito refuse the sign-in (blocked user).
 pub async fn handle(

@@ -67,15 +67,11 @@ impl Fixture {
             Faulty::Cognito => (&direct, &proxied),
         };
         let store = signout::store::Store::from_config(ddb::Client::new(ddb_cfg), &config);
-        signout::app::App {
-            verifier: signout::tokens::Verifier::new(&config),
-            checker: signout::check::Checker::new(store, config.revocation_cache, config.fail_open),
-            cognito: signout::cognito::Cognito::new(
-                idp::Client::new(idp_cfg),
-                config.user_pool_id.clone(),
-                std::collections::HashMap::new(),
-            ),
-            config,
-        }
+        let cognito = signout::cognito::Cognito::new(
+            idp::Client::new(idp_cfg),
+            config.user_pool_id.clone(),
+            std::collections::HashMap::new(),
+        );
+        signout::app::App::assemble(config, store, cognito)
     }
 }

@@ -14,11 +14,16 @@
 //! another route.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Map, Value, json};
+use signout::Config;
 use signout::app::App;
 use signout::authz::{self, Access, Principal, Requirements};
+use signout::check::Checker;
+use signout::config::ConfigError;
+use signout::tokens::Verifier;
 
 /// How HTTP API answers are shaped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,39 +82,86 @@ impl std::fmt::Display for UnsupportedEvent {
 
 impl std::error::Error for UnsupportedEvent {}
 
-pub struct Authorizer {
-    pub app: Arc<App>,
+/// The authorizer's own settings (beyond the shared [`signout::Config`]).
+#[derive(Clone, Debug)]
+pub struct AuthorizerSettings {
     pub requirements: Requirements,
     pub mode: ResponseMode,
     pub identity_header: String,
 }
 
-impl Authorizer {
+impl AuthorizerSettings {
     /// Reads `AUTHORIZER_RESPONSE_MODE` (simple | iam), `AUTHORIZER_IDENTITY_HEADER`
-    /// (default `authorization`) and the requirements.
-    pub fn from_env(app: Arc<App>) -> Result<Self, String> {
-        Self::from_lookup(app, |k| std::env::var(k).ok())
+    /// (default `authorization`) and the requirements; every problem at once.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    pub fn from_lookup<F: Fn(&str) -> Option<String>>(
-        app: Arc<App>,
-        get: F,
-    ) -> Result<Self, String> {
+    pub fn from_lookup<F: Fn(&str) -> Option<String>>(get: F) -> Result<Self, ConfigError> {
+        let mut problems = ConfigError::default();
         let mode = match get("AUTHORIZER_RESPONSE_MODE").as_deref().map(str::trim) {
             None | Some("") | Some("simple") => ResponseMode::Simple,
             Some("iam") => ResponseMode::Iam,
-            Some(_) => return Err("AUTHORIZER_RESPONSE_MODE: must be simple or iam (example: AUTHORIZER_RESPONSE_MODE=simple)".into()),
+            Some(_) => {
+                problems.add(
+                    "AUTHORIZER_RESPONSE_MODE",
+                    "must be simple or iam",
+                    "simple",
+                );
+                ResponseMode::Simple
+            }
         };
         let identity_header = get("AUTHORIZER_IDENTITY_HEADER")
             .map(|h| h.trim().to_ascii_lowercase())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "authorization".into());
-        Ok(Authorizer {
-            app,
-            requirements: Requirements::from_lookup(&get)?,
+        let requirements = Requirements::from_lookup(&get);
+        let (requirements, ()) = ConfigError::both(requirements, problems.or_ok(()))?;
+        Ok(AuthorizerSettings {
+            requirements,
             mode,
             identity_header,
         })
+    }
+}
+
+/// What the authorizer function builds once per cold start: the verifier,
+/// the checker and its settings; no Cognito client, no secrets.
+pub struct Authorizer {
+    pub verifier: Arc<Verifier>,
+    pub checker: Arc<Checker>,
+    pub settings: AuthorizerSettings,
+    /// How long AppSync may cache an allow (`REVOCATION_CACHE_MS`, whole seconds).
+    pub cache_ttl: Duration,
+}
+
+impl Authorizer {
+    pub fn new(
+        verifier: Arc<Verifier>,
+        checker: Arc<Checker>,
+        config: &Config,
+        settings: AuthorizerSettings,
+    ) -> Self {
+        Authorizer {
+            verifier,
+            checker,
+            settings,
+            cache_ttl: config.revocation_cache,
+        }
+    }
+
+    /// An authorizer over the clients of `app` (tests), with settings read through `get`.
+    pub fn from_lookup<F: Fn(&str) -> Option<String>>(
+        app: Arc<App>,
+        get: F,
+    ) -> Result<Self, ConfigError> {
+        let settings = AuthorizerSettings::from_lookup(get)?;
+        Ok(Self::new(
+            app.verifier.clone(),
+            app.checker.clone(),
+            &app.config,
+            settings,
+        ))
     }
 
     /// Handles one authorizer event.
@@ -122,10 +174,10 @@ impl Authorizer {
         let access = match self.token(shape, &event) {
             Some(token) => {
                 authz::authorize(
-                    &self.app.verifier,
-                    &self.app.checker,
+                    &self.verifier,
+                    &self.checker,
                     token,
-                    &self.requirements,
+                    &self.settings.requirements,
                 )
                 .await
             }
@@ -144,13 +196,14 @@ impl Authorizer {
             }
             Shape::RestRequest | Shape::HttpV2 => {
                 if let Some(Value::Object(multi)) = event.get("multiValueHeaders") {
-                    let values = header(multi, &self.identity_header).and_then(Value::as_array);
+                    let values =
+                        header(multi, &self.settings.identity_header).and_then(Value::as_array);
                     if values.is_some_and(|v| v.len() > 1) {
                         return None;
                     }
                 }
                 let headers = event.get("headers").and_then(Value::as_object)?;
-                let value = header(headers, &self.identity_header)?.as_str()?;
+                let value = header(headers, &self.settings.identity_header)?.as_str()?;
                 // API Gateway joins repeated headers with commas in `headers`.
                 if value.contains(',') {
                     return None;
@@ -182,8 +235,8 @@ impl Authorizer {
             }
             out
         };
-        let ttl = self.app.config.revocation_cache.as_secs();
-        Ok(match (shape, self.mode, access) {
+        let ttl = self.cache_ttl.as_secs();
+        Ok(match (shape, self.settings.mode, access) {
             (Shape::AppSync, _, Access::Allow(p)) => {
                 json!({"isAuthorized": true, "resolverContext": p.context(), "ttlOverride": ttl})
             }

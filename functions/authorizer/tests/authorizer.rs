@@ -116,7 +116,7 @@ async fn every_shape_allows_a_valid_token_then_denies_it_after_a_global_sign_out
 
     // WHEN the user signs out globally (recorded through the shared crate)
     simple
-        .app
+        .checker
         .store()
         .raise_user_cutoff(&Sub(sub.clone()), EpochMs::now(), Source::SelfService)
         .await
@@ -151,7 +151,7 @@ async fn a_revoked_session_is_denied_once_the_cache_ttl_has_passed() {
     assert!(call(&a, rest_token(&tokens.access)).await.is_ok());
     assert!(call(&a, rest_token(&other.access)).await.is_ok());
     let claims = signout::tokens::peek_claims(&tokens.access).unwrap();
-    a.app
+    a.checker
         .store()
         .revoke_session(
             &Sub::from(claims["sub"].as_str().unwrap()),
@@ -262,9 +262,9 @@ async fn bad_tokens_are_denied_with_the_platforms_401_never_an_error_of_ours() {
     }
     // The unknown kid made at most one JWKS fetch beyond the first, however often it came
     assert!(
-        a.app.verifier.jwks_fetches() <= 2,
+        a.verifier.jwks_fetches() <= 2,
         "fetches: {}",
-        a.app.verifier.jwks_fetches()
+        a.verifier.jwks_fetches()
     );
 
     // No header, another scheme, doubled headers

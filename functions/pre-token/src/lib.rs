@@ -2,15 +2,13 @@
 
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
-use signout::app::App;
-use signout::trigger::{self, Outcome};
+use signout::trigger::{Outcome, Trigger};
 
 /// Handles one Pre Token Generation event. A blocked user gets an error,
 /// which Cognito shows as a failed sign-in; every other case answers the
 /// event, stamped or passed through unchanged.
-pub async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let (response, outcome) =
-        trigger::handle(app.store(), &app.config.stamp_claim, event.payload).await?;
+pub async fn handler(trigger: &Trigger, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let (response, outcome) = trigger.handle(event.payload).await?;
     match &outcome {
         Outcome::Stamped(stamp) => tracing::info!(stamp = stamp.0, "token stamped"),
         Outcome::PassedThrough(reason) => tracing::info!(reason, "passed through"),

@@ -1,12 +1,14 @@
 use lambda_runtime::{Error, run, service_fn};
-use signout::app::App;
 use signout::logging::{cold_start_failed, init_tracing};
+use signout::store::Store;
+use signout::trigger::Trigger;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let app = App::from_env()
+    let (config, sdk) = signout::app::cold_start()
         .await
         .unwrap_or_else(|e| cold_start_failed(e));
-    run(service_fn(|event| pre_token::handler(&app, event))).await
+    let trigger = Trigger::from_config(Store::from_sdk(&sdk, &config), &config);
+    run(service_fn(|event| pre_token::handler(&trigger, event))).await
 }

@@ -48,9 +48,12 @@ async fn passes_through_unstamped(dep: Dependency, kind: Kind) {
         .await
         .unwrap();
     for event in events(&sub, &f.client_id) {
-        let out = pre_token::handler(&app, LambdaEvent::new(event.clone(), Context::default()))
-            .await
-            .unwrap();
+        let out = pre_token::handler(
+            &app.trigger(),
+            LambdaEvent::new(event.clone(), Context::default()),
+        )
+        .await
+        .unwrap();
         assert_ne!(out, event, "stamped while the store answers");
     }
 
@@ -58,9 +61,12 @@ async fn passes_through_unstamped(dep: Dependency, kind: Kind) {
     proxy.set(kind.fault(dep));
     for event in events(&sub, &f.client_id) {
         let started = Instant::now();
-        let out = pre_token::handler(&app, LambdaEvent::new(event.clone(), Context::default()))
-            .await
-            .unwrap_or_else(|e| panic!("{kind:?}: the sign-in must go on: {e}"));
+        let out = pre_token::handler(
+            &app.trigger(),
+            LambdaEvent::new(event.clone(), Context::default()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{kind:?}: the sign-in must go on: {e}"));
         let took = started.elapsed();
         assert_eq!(out, event, "{kind:?}: passed through unstamped");
         assert!(
@@ -79,9 +85,12 @@ async fn passes_through_unstamped(dep: Dependency, kind: Kind) {
     // AND stamps again once the store is back
     proxy.set(Fault::Pass);
     let event = events(&sub, &f.client_id)[0].clone();
-    let out = pre_token::handler(&app, LambdaEvent::new(event.clone(), Context::default()))
-        .await
-        .unwrap();
+    let out = pre_token::handler(
+        &app.trigger(),
+        LambdaEvent::new(event.clone(), Context::default()),
+    )
+    .await
+    .unwrap();
     assert_ne!(out, event, "stamped once the store is back");
 }
 

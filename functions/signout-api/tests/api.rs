@@ -360,7 +360,7 @@ async fn admin_sign_out_by_username_and_alias_with_a_block_the_trigger_enforces(
         "request": {"userAttributes": {"sub": sub}}, "response": {}
     });
     let refused = pre_token::handler(
-        &app,
+        &app.trigger(),
         lambda_runtime::LambdaEvent::new(event, Default::default()),
     )
     .await;

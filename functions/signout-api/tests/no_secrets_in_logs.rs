@@ -31,12 +31,10 @@ use lambda_http::Body;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Map, Value, json};
 use signout::app::App;
-use signout::check::Checker;
 use signout::cognito::Cognito;
 use signout::logout::{Logout, LogoutSettings, STATE_COOKIE};
 use signout::model::{ClientId, EpochMs};
 use signout::store::Store;
-use signout::tokens::Verifier;
 use testkit::{Fault, FaultProxy, Fixture, Tokens};
 use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -380,7 +378,7 @@ impl Ctx {
     /// The trigger, through its handler.
     async fn trigger(&self, app: &App, event: Value) -> Result<Value, String> {
         self.count("pre-token");
-        pre_token::handler(app, LambdaEvent::new(event, Context::default()))
+        pre_token::handler(&app.trigger(), LambdaEvent::new(event, Context::default()))
             .await
             .map_err(|e| e.to_string())
     }
@@ -462,16 +460,12 @@ fn faulty_app(
         ClientId(f.secret_client_id.clone()),
         f.secret_client_secret.clone(),
     )]);
-    Arc::new(App {
-        verifier: Verifier::new(&config),
-        checker: Checker::new(store, config.revocation_cache, config.fail_open),
-        cognito: Cognito::new(
-            aws_sdk_cognitoidentityprovider::Client::new(&via(idp)),
-            config.user_pool_id.clone(),
-            secrets,
-        ),
-        config,
-    })
+    let cognito = Cognito::new(
+        aws_sdk_cognitoidentityprovider::Client::new(&via(idp)),
+        config.user_pool_id.clone(),
+        secrets,
+    );
+    Arc::new(App::assemble(config, store, cognito))
 }
 
 /// Faults each service answers with in the failure rounds.

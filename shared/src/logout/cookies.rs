@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::settings::Problems;
 use super::{STATE_COOKIE, STATE_LIFETIME_SECS};
+use crate::config::ConfigError;
 
 const COOKIES_EXAMPLE: &str = r#"[{"name":"session","domain":"example.com","path":"/","secure":true,"http_only":true,"same_site":"Lax"}]"#;
 
@@ -130,7 +130,7 @@ struct RawCookie {
     same_site: Option<String>,
 }
 
-pub(super) fn app_cookies(json: &str, p: &mut Problems) -> Vec<AppCookie> {
+pub(super) fn app_cookies(json: &str, p: &mut ConfigError) -> Vec<AppCookie> {
     const VAR: &str = "LOGOUT_COOKIES";
     let Ok(entries) = serde_json::from_str::<Vec<Value>>(json) else {
         p.add(
@@ -153,7 +153,7 @@ pub(super) fn app_cookies(json: &str, p: &mut Problems) -> Vec<AppCookie> {
             }
         };
         let at = format!("entry {n} ({:?})", c.name);
-        let before = p.0.len();
+        let before = p.problems.len();
         if !valid_cookie_name(&c.name) {
             p.add(
                 VAR,
@@ -256,7 +256,7 @@ pub(super) fn app_cookies(json: &str, p: &mut Problems) -> Vec<AppCookie> {
                 COOKIES_EXAMPLE,
             );
         }
-        if p.0.len() == before {
+        if p.problems.len() == before {
             out.push(AppCookie {
                 name: c.name,
                 domain: c.domain,

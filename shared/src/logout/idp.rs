@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use super::settings::{Problems, web_url};
+use super::target::web_url;
+use crate::config::ConfigError;
 
 const IDPS_EXAMPLE: &str = r#"{"Okta":{"end_session_endpoint":"https://example.okta.com/oauth2/v1/logout","client_id":"0oa1example"}}"#;
 
@@ -48,7 +49,7 @@ struct RawIdp {
     client_id: Option<String>,
 }
 
-pub(super) fn idp_endpoints(json: &str, p: &mut Problems) -> BTreeMap<String, IdpLogout> {
+pub(super) fn idp_endpoints(json: &str, p: &mut ConfigError) -> BTreeMap<String, IdpLogout> {
     const VAR: &str = "IDP_LOGOUT_ENDPOINTS";
     let Ok(entries) = serde_json::from_str::<BTreeMap<String, Value>>(json) else {
         p.add(

@@ -6,12 +6,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use url::Url;
-
 use super::cookies::{AppCookie, app_cookies, valid_cookie_name};
 use super::idp::{IdpLogout, idp_endpoints};
 use super::state::{MIN_KEY_BYTES, StateKey};
-use crate::config::{ConfigError, Problem};
+use super::target::web_url;
+use crate::config::ConfigError;
 
 /// What a hinted sign-out revokes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,27 +46,41 @@ pub const MIN_HINT_MAX_AGE_SECONDS: u64 = 300;
 /// Largest `LOGOUT_HINT_MAX_AGE_SECONDS`: Cognito's longest refresh token lifetime (10 years).
 pub const MAX_HINT_MAX_AGE_SECONDS: u64 = 10 * 365 * 86_400;
 
-/// Every problem found so far, to be reported at once.
-pub(super) struct Problems(pub(super) Vec<Problem>);
-
-impl Problems {
-    pub(super) fn add(
-        &mut self,
-        variable: &'static str,
-        message: impl Into<String>,
-        example: &'static str,
-    ) {
-        self.0.push(Problem {
-            variable,
-            message: message.into(),
-            example,
-        });
-    }
-}
-
 impl LogoutSettings {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the environment and the state key: from Secrets Manager
+    /// (`LOGOUT_STATE_KEY_ARN`) in AWS, from `LOGOUT_STATE_KEY` locally. A
+    /// secret that cannot be read is reported with every other problem.
+    /// Without an SDK configuration (the shared settings were invalid) the
+    /// secret is not read, and only the other settings are checked.
+    pub async fn load(sdk: Option<&aws_config::SdkConfig>) -> Result<Self, ConfigError> {
+        let key = match sdk {
+            Some(sdk) => crate::secrets::resolve(sdk, "LOGOUT_STATE_KEY")
+                .await
+                .map_err(ConfigError::from),
+            None => Err(ConfigError::default()),
+        };
+        let settings = Self::from_lookup(|name| match (name, &key) {
+            ("LOGOUT_STATE_KEY", Ok(key)) => key.clone(),
+            _ => std::env::var(name).ok(),
+        });
+        let from_arn = std::env::var_os("LOGOUT_STATE_KEY_ARN").is_some();
+        match (key, settings) {
+            (Ok(_), settings) => settings,
+            (Err(problems), Ok(settings)) => problems.or_ok(settings),
+            (Err(mut all), Err(rest)) => {
+                // A key held in Secrets Manager that was not read is not "missing".
+                all.problems.extend(
+                    rest.problems
+                        .into_iter()
+                        .filter(|p| !(from_arn && p.variable == "LOGOUT_STATE_KEY")),
+                );
+                Err(all)
+            }
+        }
     }
 
     /// Reads settings through `get`; every problem is reported at once,
@@ -78,7 +91,7 @@ impl LogoutSettings {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let mut p = Problems(Vec::new());
+        let mut p = ConfigError::default();
 
         // Parsed by `Config`; only its presence matters here.
         if raw("COGNITO_DOMAIN").is_none() {
@@ -182,7 +195,7 @@ impl LogoutSettings {
         };
 
         match (callback_url, state_key) {
-            (Some(callback_url), Some(state_key)) if p.0.is_empty() => Ok(LogoutSettings {
+            (Some(callback_url), Some(state_key)) if p.is_empty() => Ok(LogoutSettings {
                 callback_url,
                 state_key,
                 scope,
@@ -191,23 +204,9 @@ impl LogoutSettings {
                 cookies,
                 idps,
             }),
-            _ => Err(ConfigError { problems: p.0 }),
+            _ => Err(p),
         }
     }
-}
-
-/// An absolute https URL (http only for a loopback host), without
-/// userinfo or fragment.
-pub(super) fn web_url(raw: &str) -> Result<Url, &'static str> {
-    let url = Url::parse(raw).map_err(|_| "must be an absolute URL")?;
-    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    if !(url.scheme() == "https" || url.scheme() == "http" && local) {
-        return Err("must use https (http only for localhost)");
-    }
-    if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
-        return Err("must have no userinfo and no fragment");
-    }
-    Ok(url)
 }
 
 fn callback(raw: &str) -> Result<(), &'static str> {
@@ -256,7 +255,7 @@ mod tests {
             ),
         ]))
         .unwrap_err();
-        let vars: Vec<_> = err.problems.iter().map(|p| p.variable).collect();
+        let vars: Vec<_> = err.problems.iter().map(|p| p.variable.as_ref()).collect();
         assert_eq!(
             vars,
             [

@@ -3,6 +3,8 @@
 
 use std::collections::HashSet;
 
+use url::Url;
+
 use super::{LogoutError, MAX_PARAMETERS, MAX_STATE_PARAM_BYTES};
 use crate::config::Config;
 
@@ -79,6 +81,20 @@ pub fn final_url(target: &str, state: Option<&str>) -> String {
             format!("{target}{sep}state={value}")
         }
     }
+}
+
+/// An absolute https URL (http only for a loopback host), without
+/// userinfo or fragment.
+pub(super) fn web_url(raw: &str) -> Result<Url, &'static str> {
+    let url = Url::parse(raw).map_err(|_| "must be an absolute URL")?;
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if !(url.scheme() == "https" || url.scheme() == "http" && local) {
+        return Err("must use https (http only for localhost)");
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+        return Err("must have no userinfo and no fragment");
+    }
+    Ok(url)
 }
 
 #[cfg(test)]

@@ -177,6 +177,11 @@ struct Write<'a> {
 }
 
 impl Store {
+    /// [`Store::from_config`] with a DynamoDB client of `sdk`.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
+        Self::from_config(Client::new(sdk), config)
+    }
+
     /// The store of `config`'s table, writing in `config.region`.
     pub fn from_config(ddb: Client, config: &Config) -> Self {
         Store {
