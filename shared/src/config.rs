@@ -55,11 +55,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {} (example: {}={})",
-            self.variable, self.message, self.variable, self.example
-        )
+        write!(f, "{}: {}", self.variable, self.message)?;
+        if !self.example.is_empty() {
+            write!(f, " (example: {}={})", self.variable, self.example)?;
+        }
+        Ok(())
     }
 }
 
@@ -129,11 +129,8 @@ impl ConfigError {
 
 impl From<crate::secrets::SecretError> for ConfigError {
     fn from(e: crate::secrets::SecretError) -> Self {
-        ConfigError::one(
-            e.variable,
-            e.message,
-            "arn:aws:secretsmanager:<region>:<account>:secret:<name>",
-        )
+        // The variable is set; what failed is reading it, so no example.
+        ConfigError::one(e.variable, e.message, "")
     }
 }
 

@@ -99,12 +99,7 @@ pub fn init_tracing() {
 /// the init error. Nothing else is printed: a multi-line message on stderr
 /// would reach the logs as lines of text without level or time.
 pub fn cold_start_failed(problems: crate::config::ConfigError) -> ! {
-    let text = problems.to_string();
-    let one_line: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let one_line: Vec<String> = problems.problems.iter().map(|p| p.to_string()).collect();
     tracing::error!(problems = %one_line.join("; "), "cold start failed");
     std::process::exit(1)
 }
