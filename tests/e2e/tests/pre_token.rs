@@ -8,7 +8,7 @@ use testkit::apigw::{Call, Format};
 
 #[test]
 fn pre_token_logs_no_token_cookie_secret_or_authorization_header_even_at_trace() {
-    no_secrets_in_logs("pre-token", &["token stamped", "user blocked"], 10, drive);
+    no_secrets_in_logs("pre-token", &["token stamped", "user blocked"], 40, drive);
 }
 
 async fn drive(ctx: &Ctx) {
