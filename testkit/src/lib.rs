@@ -1,7 +1,8 @@
 //! Test harness: the local AWS emulator, per-test fixtures, token minting,
-//! a fault proxy, `cargo lambda watch`, and the fault matrix's parts. One
-//! module per concern; this file only re-exports.
+//! a fault proxy, `cargo lambda watch`, API Gateway events (`apigw`), and the
+//! fault matrix's parts. One module per concern; this file only re-exports.
 
+pub mod apigw;
 mod app;
 mod emulator;
 mod fault_proxy;

@@ -9,7 +9,7 @@ use testkit::{Fault, FaultProxy};
 
 /// Unavailable: the fixed 503 page, `Retry-After`, no redirect and no cookie.
 fn assert_unavailable(a: &Answer, case: &str) {
-    assert_eq!(a.status, 503, "{case}: {}", a.body);
+    assert_eq!(a.status, 503, "{case}: {}", a.text);
     assert_page(a, 503, page::UNAVAILABLE);
     assert_eq!(a.header("retry-after"), Some("1"), "{case}");
     assert!(a.set_cookies().is_empty(), "{case}: {:?}", a.set_cookies());

@@ -3,7 +3,7 @@
 mod common;
 
 use base64::Engine;
-use common::{Call, Format};
+use common::{Call, CallExt, Format};
 use serde_json::{Value, json};
 use signout::app::App;
 use signout::tokens::Expect;

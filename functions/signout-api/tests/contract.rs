@@ -19,7 +19,7 @@ use std::time::Instant;
 use testkit::{Fixture, LambdaWatch, free_port, python, root, unique};
 
 mod common;
-use common::{Call, Format};
+use common::{Call, CallExt, Format};
 
 /// The `Authorization` value the adapter treats as a valid SigV4 signature (tests only).
 const SIGV4_TEST_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000";

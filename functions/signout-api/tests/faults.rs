@@ -17,7 +17,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Answer, Call, Format};
+use common::{Answer, Call, CallExt, Format};
 use serde_json::json;
 use signout::app::App;
 use signout::model::Sub;
@@ -31,7 +31,7 @@ use testkit::{Fault, FaultProxy, Faulty, Fixture};
 /// room for a loaded machine: far inside the function's 10 s Lambda timeout.
 const ANSWER_BOUND: Duration = Duration::from_millis(4_000);
 
-async fn send(app: &App, call: Call<'_>) -> Answer {
+async fn send(app: &App, call: Call) -> Answer {
     let started = Instant::now();
     let a = call.send(app).await;
     let took = started.elapsed();
@@ -44,11 +44,11 @@ async fn send(app: &App, call: Call<'_>) -> Answer {
     a
 }
 
-fn sign_out(token: &str) -> Call<'_> {
+fn sign_out(token: &str) -> Call {
     Call::new(Format::V2, "POST", "/signout").bearer(token)
 }
 
-fn session_sign_out<'a>(token: &'a str, refresh: &str) -> Call<'a> {
+fn session_sign_out(token: &str, refresh: &str) -> Call {
     Call::new(Format::V2, "POST", "/signout")
         .bearer(token)
         .json(json!({"scope": "session", "refresh_token": refresh}))

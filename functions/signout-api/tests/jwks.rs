@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Call, Format};
+use common::{Call, CallExt, Format};
 use signout::app::App;
 use signout::store::{Consistency, Lookup};
 use signout::tokens::{JWKS_REFETCH_INTERVAL, JWKS_RETRY_INTERVAL};

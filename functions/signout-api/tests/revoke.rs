@@ -4,7 +4,7 @@
 mod common;
 
 use base64::Engine;
-use common::{Call, Format};
+use common::{Call, CallExt, Format};
 use serde_json::json;
 use signout::app::App;
 use signout::tokens::Expect;

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Call, Format};
+use common::{Call, CallExt, Format};
 use serde_json::json;
 use signout::app::App;
 use signout::store::{Consistency, Lookup};

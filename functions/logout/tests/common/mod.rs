@@ -1,6 +1,6 @@
 //! The logout function's test harness: the function as deployed for a
-//! fixture, API Gateway events (v2 and v1), answers and the assertions
-//! every test shares.
+//! fixture, browser requests as API Gateway events (`testkit::apigw`, v2
+//! and v1), and the assertions every test shares.
 
 #![allow(dead_code, unused_imports)]
 
@@ -8,8 +8,6 @@ pub use std::sync::Arc;
 pub use std::time::{Duration, Instant};
 
 pub use cookie::Cookie;
-pub use lambda_http::Body;
-pub use lambda_http::http::HeaderMap;
 pub use serde_json::{Map, Value, json};
 pub use signout::app::App;
 pub use signout::logout::{FlowState, Logout, LogoutSettings, STATE_COOKIE, page};
@@ -17,6 +15,7 @@ pub use signout::model::{EpochMs, OriginJti, Sub};
 pub use signout::store::{Consistency, Lookup};
 pub use signout::tokens::Expect;
 pub use signout::{Revoked, Verdict};
+pub use testkit::apigw::{Answer, Call, FORMATS, Format};
 pub use testkit::{Fixture, Tokens};
 pub use url::Url;
 
@@ -90,34 +89,7 @@ pub async fn harness_on(f: Fixture, extra: &[(&str, &str)]) -> H {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    V2,
-    V1,
-}
-
-pub const FORMATS: [Format; 2] = [Format::V2, Format::V1];
-
-/// An HTTP API v2 event; `raw_query` as the browser sent it.
-pub fn v2_raw(method: &str, path: &str, raw_query: &str, cookies: &[String], stage: &str) -> Value {
-    let mut e = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": raw_query,
-        "headers": {"host": "api.example.com", "x-forwarded-proto": "https"},
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
-            "domainPrefix": "api", "requestId": "r", "routeKey": "$default", "stage": stage,
-            "time": "21/Nov/2026:16:00:00 +0000", "timeEpoch": 1795276800000u64,
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "test"}
-        },
-        "isBase64Encoded": false
-    });
-    if !cookies.is_empty() {
-        e["cookies"] = json!(cookies);
-    }
-    e
-}
-
-/// A request as API Gateway delivers it: v2 with the query encoded in
+/// A browser's request as API Gateway delivers it: v2 with the query encoded in
 /// `rawQueryString`, v1 (stage `prod`) with it decoded in the multi-value map.
 pub fn event(
     format: Format,
@@ -126,57 +98,19 @@ pub fn event(
     query: &[(&str, &str)],
     cookies: &[String],
 ) -> Value {
-    match format {
-        Format::V2 => {
-            let raw = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(query)
-                .finish();
-            v2_raw(method, path, &raw, cookies, "$default")
-        }
-        Format::V1 => {
-            let mut single = Map::new();
-            let mut multi = Map::new();
-            for (k, v) in query {
-                single.insert((*k).to_owned(), json!(v));
-                multi
-                    .entry((*k).to_owned())
-                    .or_insert_with(|| json!([]))
-                    .as_array_mut()
-                    .unwrap()
-                    .push(json!(v));
-            }
-            let mut headers = Map::new();
-            headers.insert("Host".into(), json!("api.example.com"));
-            headers.insert("X-Forwarded-Proto".into(), json!("https"));
-            if !cookies.is_empty() {
-                headers.insert("Cookie".into(), json!(cookies.join("; ")));
-            }
-            let multi_headers: Map<String, Value> = headers
-                .iter()
-                .map(|(k, v)| (k.clone(), json!([v])))
-                .collect();
-            let or_null = |m: Map<String, Value>| {
-                if m.is_empty() {
-                    Value::Null
-                } else {
-                    Value::Object(m)
-                }
-            };
-            json!({
-                "resource": path, "path": path, "httpMethod": method,
-                "headers": headers, "multiValueHeaders": multi_headers,
-                "queryStringParameters": or_null(single),
-                "multiValueQueryStringParameters": or_null(multi),
-                "pathParameters": null, "stageVariables": null,
-                "requestContext": {
-                    "accountId": "123456789012", "resourceId": "res", "stage": "prod", "requestId": "r",
-                    "identity": {"sourceIp": "203.0.113.9"}, "resourcePath": path, "httpMethod": method,
-                    "apiId": "api", "path": format!("/prod{path}")
-                },
-                "body": null, "isBase64Encoded": false
-            })
-        }
-    }
+    Call::browser(format, method, path)
+        .query(query)
+        .cookies(cookies)
+        .event()
+}
+
+/// An HTTP API v2 event; `raw_query` as the browser sent it.
+pub fn v2_raw(method: &str, path: &str, raw_query: &str, cookies: &[String], stage: &str) -> Value {
+    Call::browser(Format::V2, method, path)
+        .raw_query(raw_query)
+        .cookies(cookies)
+        .stage(stage)
+        .event()
 }
 
 pub fn logout(format: Format, query: &[(&str, &str)], cookies: &[String]) -> Value {
@@ -193,39 +127,18 @@ pub fn callback(format: Format, state_cookie: &str) -> Value {
     )
 }
 
-pub struct Answer {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: String,
+/// The state cookie a first hop sets.
+pub trait StateCookie {
+    /// Its value.
+    fn state_cookie(&self) -> String;
 }
 
-impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-
-    pub fn location(&self) -> Option<&str> {
-        self.header("location")
-    }
-
-    pub fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect()
-    }
-
-    pub fn cookie(&self, name: &str) -> Option<Cookie<'static>> {
+impl StateCookie for Answer {
+    fn state_cookie(&self) -> String {
         self.set_cookies()
             .into_iter()
             .map(|s| Cookie::parse(s).unwrap())
-            .find(|c| c.name() == name)
-    }
-
-    /// The value of the state cookie set by a first hop.
-    pub fn state_cookie(&self) -> String {
-        self.cookie(STATE_COOKIE)
+            .find(|c| c.name() == STATE_COOKIE)
             .expect("a state cookie")
             .value()
             .to_owned()
@@ -235,17 +148,7 @@ impl Answer {
 pub async fn send(h: &H, event: &Value) -> Answer {
     let req =
         lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event");
-    let resp = logout::handle(&h.app, &h.flow, req).await;
-    let body = match resp.body() {
-        Body::Text(t) => t.clone(),
-        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
-        _ => String::new(),
-    };
-    let a = Answer {
-        status: resp.status().as_u16(),
-        headers: resp.headers().clone(),
-        body,
-    };
+    let a = Answer::from_response(logout::handle(&h.app, &h.flow, req).await);
     // Every response, whatever it is.
     assert_eq!(a.header("cache-control"), Some("no-store"));
     assert_eq!(a.header("referrer-policy"), Some("no-referrer"));
@@ -253,39 +156,56 @@ pub async fn send(h: &H, event: &Value) -> Answer {
 }
 
 pub fn assert_page(a: &Answer, status: u16, html: &str) {
-    assert_eq!(a.status, status);
-    assert_eq!(a.body, html);
-    assert_eq!(a.location(), None);
-    assert_eq!(a.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_page_for(a, status, html, "");
+}
+
+/// [`assert_page`], every failure naming `case`.
+pub fn assert_page_for(a: &Answer, status: u16, html: &str, case: &str) {
+    assert_eq!(a.status, status, "{case}");
+    assert_eq!(a.text, html, "{case}");
+    assert_eq!(a.location(), None, "{case}");
+    assert_eq!(
+        a.header("content-type"),
+        Some("text/html; charset=utf-8"),
+        "{case}"
+    );
     let csp = a.header("content-security-policy").unwrap();
-    assert!(csp.starts_with("default-src 'none'"), "{csp}");
-    assert_eq!(a.header("x-content-type-options"), Some("nosniff"));
+    assert!(csp.starts_with("default-src 'none'"), "{case}: {csp}");
+    assert_eq!(
+        a.header("x-content-type-options"),
+        Some("nosniff"),
+        "{case}"
+    );
 }
 
 /// 400 with the fixed page, no redirect, and no cookie touched at all.
 pub fn assert_refused(a: &Answer, case: &str) {
-    assert_eq!(a.status, 400, "{case}");
-    assert_page(a, 400, page::INVALID);
+    assert_page_for(a, 400, page::INVALID, case);
     assert!(a.set_cookies().is_empty(), "{case}: {:?}", a.set_cookies());
 }
 
 /// 400 from the callback: the fixed page, only the state cookie cleared.
 pub fn assert_callback_refused(a: &Answer, case: &str) {
-    assert_eq!(a.status, 400, "{case}");
-    assert_page(a, 400, page::INVALID);
+    assert_page_for(a, 400, page::INVALID, case);
     assert_eq!(a.set_cookies(), [STATE_CLEARED], "{case}");
 }
 
 /// The first hop: to Cognito's /logout for `client`, returning to our callback.
 pub fn assert_cognito_hop(a: &Answer, client: &str) {
-    assert_eq!(a.status, 302, "{}", a.body);
+    assert_cognito_hop_for(a, client, "");
+}
+
+/// [`assert_cognito_hop`], every failure naming `case`.
+pub fn assert_cognito_hop_for(a: &Answer, client: &str, case: &str) {
+    assert_eq!(a.status, 302, "{case}: {}", a.text);
     assert_eq!(
         a.location(),
-        Some(format!("{DOMAIN}/logout?client_id={client}&{COGNITO_HOP_QUERY}").as_str())
+        Some(format!("{DOMAIN}/logout?client_id={client}&{COGNITO_HOP_QUERY}").as_str()),
+        "{case}"
     );
     let cookies = a.set_cookies();
-    assert_eq!(&cookies[..4], EXPIRED, "every app cookie expired");
-    assert_eq!(cookies.len(), 5, "and the state cookie");
+    assert_eq!(&cookies[..4], EXPIRED, "{case}: every app cookie expired");
+    assert_eq!(cookies.len(), 5, "{case}: and the state cookie");
 }
 
 /// What Cognito's /logout does: back to `logout_uri` (checked to be our callback).
