@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::model::{ClientId, Cutoff, EpochMs, OriginJti, Sub};
+use crate::model::{ClientId, Cutoff, EpochMs, OriginJti, Source, Sub};
 use crate::store::{Consistency, Lookup, RevocationState, Store, StoreError};
 use crate::tokens::Claims;
 
@@ -207,12 +207,83 @@ impl Checker {
         }
     }
 
-    /// Forgets cached state for `sub` (after this process recorded a sign-out).
-    pub fn forget(&self, sub: &Sub) {
+    fn forget_where(&self, concerned: impl Fn(&CacheKey) -> bool) {
         self.cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|(s, _, _), _| s != sub);
+            .retain(|key, _| !concerned(key));
+    }
+}
+
+/// Sign-outs are written through the checker, which forgets what this
+/// process cached about whatever each write concerns, written or not (a
+/// timed-out write may still land). Other processes' caches expire within
+/// `REVOCATION_CACHE_MS`.
+impl Checker {
+    /// Every token of `sub` minted before `at` is revoked.
+    pub async fn sign_out_user(
+        &self,
+        sub: &Sub,
+        at: Cutoff,
+        source: Source,
+    ) -> Result<(), StoreError> {
+        let r = self.store.raise_user_cutoff(sub, at, source).await;
+        self.forget_where(|(s, _, _)| s == sub);
+        r
+    }
+
+    /// `sub` may hold no token until `until`.
+    pub async fn block_user(
+        &self,
+        sub: &Sub,
+        until: EpochMs,
+        source: Source,
+    ) -> Result<(), StoreError> {
+        let r = self.store.block_user(sub, until, source).await;
+        self.forget_where(|(s, _, _)| s == sub);
+        r
+    }
+
+    /// One session of `sub`, revoked now, listed for as long as a token of
+    /// it can be presented: its refresh token may still mint (Cognito is
+    /// told after the record, or not at all), and the latest token seen of
+    /// it expires at `token_exp`.
+    pub async fn revoke_session(
+        &self,
+        sub: &Sub,
+        session: &OriginJti,
+        token_exp: u64,
+        source: Source,
+    ) -> Result<(), StoreError> {
+        let covers_until =
+            self.store
+                .lifetimes()
+                .session_covers_until(EpochMs::now().secs(), token_exp, false);
+        let r = self
+            .store
+            .revoke_session(sub, session, covers_until, source)
+            .await;
+        self.forget_where(|(s, _, _)| s == sub);
+        r
+    }
+
+    /// Incident response: every token of `client` minted before `at`.
+    pub async fn sign_out_client(
+        &self,
+        client: &ClientId,
+        at: Cutoff,
+        source: Source,
+    ) -> Result<(), StoreError> {
+        let r = self.store.raise_client_cutoff(client, at, source).await;
+        self.forget_where(|(_, c, _)| c == client);
+        r
+    }
+
+    /// Incident response: every token of the pool minted before `at`.
+    pub async fn sign_out_pool(&self, at: Cutoff, source: Source) -> Result<(), StoreError> {
+        let r = self.store.raise_pool_cutoff(at, source).await;
+        self.forget_where(|_| true);
+        r
     }
 }
 

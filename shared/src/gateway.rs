@@ -10,11 +10,38 @@
 
 use std::future::Future;
 
-use lambda_http::request::LambdaRequest;
-use lambda_http::{Adapter, Body, Error, Request, Response, Service};
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::{Adapter, Body, Error, Request, RequestExt, Response, Service};
 use lambda_runtime::{LambdaEvent, service_fn};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::Value;
+
+/// Matches `path` with `matches` over its segments, without or with a
+/// leading stage segment: lambda_http prefixes REST stages to the path, and
+/// HTTP API's `$default` stage has none.
+pub fn match_path<R>(
+    path: &str,
+    stage: Option<&str>,
+    matches: impl Fn(&[&str]) -> Option<R>,
+) -> Option<R> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    matches(&segments).or_else(|| {
+        let stage = stage.filter(|s| !s.is_empty() && *s != "$default")?;
+        (segments.first() == Some(&stage))
+            .then(|| matches(&segments[1..]))
+            .flatten()
+    })
+}
+
+/// The API Gateway stage the request came through.
+pub fn stage_of(req: &Request) -> Option<String> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(c) => c.stage.clone(),
+        RequestContext::ApiGatewayV1(c) => c.stage.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
 
 /// Characters a URI query may not hold as they are (RFC 3986), so we encode them.
 const QUERY_UNSAFE: &AsciiSet = &CONTROLS

@@ -6,14 +6,21 @@
 //!
 //! | module | owns |
 //! | --- | --- |
-//! | [`config`] | settings, validated once at cold start |
+//! | [`config`] | settings, validated once at cold start; [`config::ConfigError`] collects every problem |
 //! | [`model`] | the small types (`Sub`, `OriginJti`, `Cutoff`, ...) |
 //! | [`tokens`] | JWT verification against the pool's JWKS |
-//! | [`store`] | the revocation store on DynamoDB |
-//! | [`check`] | the verdict for a verified token, cache and fail-closed policy |
-//! | [`cognito`] | Cognito sign-out calls and their error codes |
+//! | [`store`] | the revocation store on DynamoDB: conditional, monotonic writes; one read per decision |
+//! | [`check`] | the verdict for a verified token, its cache, the fail-closed policy, and sign-outs written through it (the cache forgets what each write concerns) |
+//! | [`cognito`] | Cognito sign-out calls and their typed errors |
+//! | [`ops`] | sign-out operations as ordered, reported steps (store first, then Cognito) |
+//! | [`authz`] | the authorizer's decision and requirements, for API Gateway and AppSync |
+//! | [`trigger`] | the Pre Token Generation stamp and block |
+//! | [`logout`] | browser sign-out: the two hops, cookies, the state cookie, the IdP hop |
+//! | [`http`] | request parsing and JSON error answers shared by the HTTP functions |
+//! | [`gateway`] | lambda_http behind API Gateway: the event sanitizer, stage-aware route matching |
+//! | [`secrets`] | Secrets Manager ARNs resolved at cold start |
 //! | [`aws`] | SDK configuration (timeouts) and error classification |
-//! | [`app`] | the clients built once per cold start, and the log filter |
+//! | [`app`] | composition: what each function builds at cold start |
 //! | [`logging`] | log level, format and JSON lines as Lambda's logging controls expect |
 
 pub mod app;

@@ -98,28 +98,19 @@ impl Report {
     }
 }
 
-/// Until when a session revoked now stays listed: its refresh token may still
-/// mint tokens (Cognito is told after the record, or not at all).
-fn session_until(app: &App, claims: &Claims) -> u64 {
-    app.store()
-        .lifetimes()
-        .session_covers_until(EpochMs::now().secs(), claims.exp, false)
-}
-
 /// Self-service global sign-out with a verified access token.
 /// Steps: `record_cutoff`, `cognito_global_sign_out`.
 pub async fn global_sign_out(app: &App, claims: &Claims, access_token: &str) -> Report {
     let cutoff = EpochMs::now();
     let mut report = Report::default();
     let recorded = app
-        .store()
-        .raise_user_cutoff(&claims.sub, cutoff, Source::SelfService)
+        .checker
+        .sign_out_user(&claims.sub, cutoff, Source::SelfService)
         .await;
     if !report.push(Step::store("record_cutoff", recorded)) {
         // Nothing recorded: do not let Cognito and the store disagree.
         return report;
     }
-    app.checker.forget(&claims.sub);
     let told = match app.cognito.global_sign_out(access_token).await {
         // We verified the token ourselves: Cognito refusing it means it was already
         // revoked there (a retry after a lost answer), which is the goal.
@@ -196,18 +187,12 @@ pub async fn session_sign_out(
         .ok_or("token_without_origin_jti")?;
     let mut report = Report::default();
     let recorded = app
-        .store()
-        .revoke_session(
-            &claims.sub,
-            session,
-            session_until(app, claims),
-            Source::SelfService,
-        )
+        .checker
+        .revoke_session(&claims.sub, session, claims.exp, Source::SelfService)
         .await;
     if !report.push(Step::store("record_session", recorded)) {
         return Ok(report);
     }
-    app.checker.forget(&claims.sub);
     if let Some(refresh) = refresh_token {
         let r = app
             .cognito
@@ -229,11 +214,10 @@ pub async fn record_session(
 ) -> Report {
     let mut report = Report::default();
     let r = app
-        .store()
-        .revoke_session(sub, session, session_until(app, claims), source)
+        .checker
+        .revoke_session(sub, session, claims.exp, source)
         .await;
     report.push(Step::store("record_session", r));
-    app.checker.forget(sub);
     report
 }
 
@@ -259,18 +243,17 @@ pub async fn admin_sign_out(
 ) -> Report {
     let now = EpochMs::now();
     let mut report = Report::default();
-    let r = app.store().raise_user_cutoff(sub, now, Source::Admin).await;
+    let r = app.checker.sign_out_user(sub, now, Source::Admin).await;
     if !report.push(Step::store("record_cutoff", r)) {
         return report;
     }
     if block_for_seconds > 0 {
         let r = app
-            .store()
+            .checker
             .block_user(sub, now.plus_secs(block_for_seconds), Source::Admin)
             .await;
         report.push(Step::store("record_block", r));
     }
-    app.checker.forget(sub);
     let r = app.cognito.admin_global_sign_out(username).await;
     report.push(Step::cognito("cognito_admin_global_sign_out", r));
     report
@@ -280,8 +263,8 @@ pub async fn admin_sign_out(
 pub async fn client_sign_out(app: &App, client: &ClientId) -> Report {
     let mut report = Report::default();
     let r = app
-        .store()
-        .raise_client_cutoff(client, EpochMs::now(), Source::IncidentResponse)
+        .checker
+        .sign_out_client(client, EpochMs::now(), Source::IncidentResponse)
         .await;
     report.push(Step::store("record_client_cutoff", r));
     report
@@ -291,8 +274,8 @@ pub async fn client_sign_out(app: &App, client: &ClientId) -> Report {
 pub async fn pool_sign_out(app: &App) -> Report {
     let mut report = Report::default();
     let r = app
-        .store()
-        .raise_pool_cutoff(EpochMs::now(), Source::IncidentResponse)
+        .checker
+        .sign_out_pool(EpochMs::now(), Source::IncidentResponse)
         .await;
     report.push(Step::store("record_pool_cutoff", r));
     report

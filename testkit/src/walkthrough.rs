@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 use crate::{Fixture, LambdaWatch, Tokens, free_port, start_emulator_with_lambda};
 
 /// What a plain HTTP request got back.
-pub struct Answer {
+pub struct HttpReply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
-impl Answer {
+impl HttpReply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -34,7 +34,7 @@ impl Answer {
 }
 
 /// A minimal HTTP/1.0 client on loopback (walkthrough and tests only).
-pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> HttpReply {
     use std::io::{Read, Write};
     use std::net::TcpStream;
     let rest = url.strip_prefix("http://").expect("http URL");
@@ -65,7 +65,7 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) ->
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
-    Answer {
+    HttpReply {
         status,
         headers,
         body: body.to_owned(),

@@ -15,10 +15,10 @@
 use cookie::time::{Duration, OffsetDateTime};
 use cookie::{Cookie, SameSite as CookieSameSite};
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
-use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use signout::app::App;
-use signout::logout::{Answer, Lifetime, Logout, Page, Reply, SameSite, SetCookie};
+use signout::gateway;
+use signout::logout::{Lifetime, Logout, LogoutResponse, Page, Reply, SameSite, SetCookie};
 
 /// The routes this function serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,30 +27,13 @@ pub enum Route {
     Callback,
 }
 
-/// Matches `path`, without or with a leading stage segment (lambda_http
-/// prefixes REST stages to the path; HTTP API `$default` has none).
+/// Matches `path`, without or with a leading stage segment.
 pub fn route(path: &str, stage: Option<&str>) -> Option<Route> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let matches = |s: &[&str]| match s {
+    gateway::match_path(path, stage, |s| match s {
         ["logout"] => Some(Route::Logout),
         ["logout", "callback"] => Some(Route::Callback),
         _ => None,
-    };
-    matches(&segments).or_else(|| {
-        let stage = stage.filter(|s| !s.is_empty() && *s != "$default")?;
-        (segments.first() == Some(&stage))
-            .then(|| matches(&segments[1..]))
-            .flatten()
     })
-}
-
-fn stage_of(req: &Request) -> Option<String> {
-    match req.request_context_ref()? {
-        RequestContext::ApiGatewayV2(c) => c.stage.clone(),
-        RequestContext::ApiGatewayV1(c) => c.stage.clone(),
-        #[allow(unreachable_patterns)]
-        _ => None,
-    }
 }
 
 /// Every query parameter, each occurrence kept (so repeats can be refused),
@@ -84,10 +67,10 @@ pub fn request_cookies(req: &Request) -> Vec<(String, String)> {
 
 /// Handles one request; never fails (every refusal is a page).
 pub async fn handle(app: &App, flow: &Logout, req: Request) -> Response<Body> {
-    let stage = stage_of(&req);
+    let stage = gateway::stage_of(&req);
     let answer = match route(req.uri().path(), stage.as_deref()) {
-        None => Answer::page(Page::NotFound),
-        Some(_) if req.method() != Method::GET => Answer::page(Page::MethodNotAllowed),
+        None => LogoutResponse::page(Page::NotFound),
+        Some(_) if req.method() != Method::GET => LogoutResponse::page(Page::MethodNotAllowed),
         Some(Route::Logout) => {
             flow.start(app, &query_pairs(&req), &request_cookies(&req))
                 .await
@@ -129,7 +112,7 @@ pub fn set_cookie_value(c: &SetCookie) -> String {
 const CSP: &str = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// Renders an answer: status, security headers, `Location`, `Set-Cookie`s.
-pub fn respond(answer: Answer) -> Response<Body> {
+pub fn respond(answer: LogoutResponse) -> Response<Body> {
     let mut resp = Response::new(Body::Empty);
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

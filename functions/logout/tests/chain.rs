@@ -184,7 +184,7 @@ async fn tampered_expired_foreign_and_replayed_state_cookies_are_refused() {
     let flow = FlowState {
         client: client.to_owned(),
         target: Some(TARGET.into()),
-        state: Some("s1".into()),
+        client_state: Some("s1".into()),
         idp: None,
     };
     let other_key = Logout::new(

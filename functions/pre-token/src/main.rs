@@ -10,5 +10,5 @@ async fn main() -> Result<(), Error> {
         .await
         .unwrap_or_else(|e| cold_start_failed(e));
     let trigger = Trigger::from_config(Store::from_sdk(&sdk, &config), &config);
-    run(service_fn(|event| pre_token::handler(&trigger, event))).await
+    run(service_fn(|event| pre_token::handle(&trigger, event))).await
 }

@@ -48,7 +48,7 @@ async fn passes_through_unstamped(dep: Dependency, kind: Kind) {
         .await
         .unwrap();
     for event in events(&sub, &f.client_id) {
-        let out = pre_token::handler(
+        let out = pre_token::handle(
             &app.trigger(),
             LambdaEvent::new(event.clone(), Context::default()),
         )
@@ -61,7 +61,7 @@ async fn passes_through_unstamped(dep: Dependency, kind: Kind) {
     proxy.set(kind.fault(dep));
     for event in events(&sub, &f.client_id) {
         let started = Instant::now();
-        let out = pre_token::handler(
+        let out = pre_token::handle(
             &app.trigger(),
             LambdaEvent::new(event.clone(), Context::default()),
         )
@@ -85,7 +85,7 @@ async fn passes_through_unstamped(dep: Dependency, kind: Kind) {
     // AND stamps again once the store is back
     proxy.set(Fault::Pass);
     let event = events(&sub, &f.client_id)[0].clone();
-    let out = pre_token::handler(
+    let out = pre_token::handle(
         &app.trigger(),
         LambdaEvent::new(event.clone(), Context::default()),
     )

@@ -48,7 +48,7 @@ async fn every_sample_event_gets_exactly_the_response_cognito_expects() {
     for (name, text) in samples {
         let input: Value = serde_json::from_str(&f.fill(&text, None, sub)).unwrap();
         // WHEN the trigger handles it
-        let out = pre_token::handler(&app.trigger(), event(input.clone()))
+        let out = pre_token::handle(&app.trigger(), event(input.clone()))
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         // THEN the response holds exactly our claim, merged as the version requires,
@@ -80,7 +80,7 @@ async fn a_user_with_no_record_gets_zero_and_after_a_sign_out_the_cutoff() {
         "request": {"userAttributes": {"sub": "fresh-user"}},
         "response": {"claimsAndScopeOverrideDetails": null}
     });
-    let out = pre_token::handler(&app.trigger(), event(e.clone()))
+    let out = pre_token::handle(&app.trigger(), event(e.clone()))
         .await
         .unwrap();
     let path = "/response/claimsAndScopeOverrideDetails/accessTokenGeneration/claimsToAddOrOverride/signout_epoch";
@@ -91,7 +91,7 @@ async fn a_user_with_no_record_gets_zero_and_after_a_sign_out_the_cutoff() {
         .raise_user_cutoff(&Sub::from("fresh-user"), cutoff, Source::SelfService)
         .await
         .unwrap();
-    let out = pre_token::handler(&app.trigger(), event(e.clone()))
+    let out = pre_token::handle(&app.trigger(), event(e.clone()))
         .await
         .unwrap();
     assert_eq!(out.pointer(path), Some(&json!(cutoff.0)));
@@ -106,7 +106,7 @@ async fn a_user_with_no_record_gets_zero_and_after_a_sign_out_the_cutoff() {
         )
         .await
         .unwrap();
-    let out = pre_token::handler(&app.trigger(), event(e)).await.unwrap();
+    let out = pre_token::handle(&app.trigger(), event(e)).await.unwrap();
     assert_eq!(out.pointer(path), Some(&json!(later.0)));
 }
 
@@ -125,7 +125,7 @@ async fn a_blocked_user_is_refused_until_the_block_ends() {
         .block_user(&Sub::from("blocked-user"), until, Source::Admin)
         .await
         .unwrap();
-    let err = pre_token::handler(&app.trigger(), event(e.clone()))
+    let err = pre_token::handle(&app.trigger(), event(e.clone()))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("blocked"), "{err}");
@@ -133,7 +133,7 @@ async fn a_blocked_user_is_refused_until_the_block_ends() {
         until.0.saturating_sub(EpochMs::now().0) + 50,
     ))
     .await;
-    assert!(pre_token::handler(&app.trigger(), event(e)).await.is_ok());
+    assert!(pre_token::handle(&app.trigger(), event(e)).await.is_ok());
 }
 
 #[tokio::test]
@@ -149,7 +149,7 @@ async fn with_the_store_unreachable_the_trigger_answers_in_time_and_stamps_nothi
         "response": {"claimsAndScopeOverrideDetails": null}
     });
     let started = Instant::now();
-    let out = pre_token::handler(&app.trigger(), event(e.clone()))
+    let out = pre_token::handle(&app.trigger(), event(e.clone()))
         .await
         .unwrap();
     let took = started.elapsed();
@@ -179,7 +179,7 @@ async fn stamps_make_the_shared_check_exact_within_one_second() {
         "response": {}
     });
     let stamp_now = || async {
-        let out = pre_token::handler(&app.trigger(), event(trigger_event.clone()))
+        let out = pre_token::handle(&app.trigger(), event(trigger_event.clone()))
             .await
             .unwrap();
         EpochMs(

@@ -17,6 +17,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Map, Value, json};
 use signout::app::App;
 use signout::check::{Decision, Verdict};
+use signout::gateway;
 use signout::http::{self as h, ApiError, json_response};
 use signout::model::{ClientId, TokenUse};
 use signout::ops::{self, Report};
@@ -49,13 +50,7 @@ impl Route {
 
 /// Matches `path`, without or with a leading stage segment.
 pub fn route(path: &str, stage: Option<&str>) -> Option<Route> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match_segments(&segments).or_else(|| {
-        let stage = stage.filter(|s| !s.is_empty() && *s != "$default")?;
-        (segments.first() == Some(&stage))
-            .then(|| match_segments(&segments[1..]))
-            .flatten()
-    })
+    gateway::match_path(path, stage, match_segments)
 }
 
 fn decode(segment: &str) -> Option<String> {
@@ -74,15 +69,6 @@ fn match_segments(s: &[&str]) -> Option<Route> {
         ["admin", "users", user, "signout"] => decode(user).map(Route::AdminUser),
         ["admin", "clients", client, "signout"] => decode(client).map(Route::AdminClient),
         ["admin", "signout-all"] => Some(Route::AdminAll),
-        _ => None,
-    }
-}
-
-fn stage_of(req: &Request) -> Option<String> {
-    match req.request_context_ref()? {
-        RequestContext::ApiGatewayV2(c) => c.stage.clone(),
-        RequestContext::ApiGatewayV1(c) => c.stage.clone(),
-        #[allow(unreachable_patterns)]
         _ => None,
     }
 }
@@ -115,10 +101,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     Response::from_parts(parts, Body::Text(body))
 }
 
-pub(crate) type Answer = Result<lambda_http::http::Response<String>, ApiError>;
+pub(crate) type ApiResult = Result<lambda_http::http::Response<String>, ApiError>;
 
-async fn dispatch(app: &App, req: &Request) -> Answer {
-    let stage = stage_of(req);
+async fn dispatch(app: &App, req: &Request) -> ApiResult {
+    let stage = gateway::stage_of(req);
     let Some(route) = route(req.uri().path(), stage.as_deref()) else {
         return Err(ApiError::not_found("no such route"));
     };
@@ -192,7 +178,7 @@ pub(crate) fn token_error(e: TokenError) -> ApiError {
     }
 }
 
-async fn sign_out(app: &App, req: &Request, body: &[u8]) -> Answer {
+async fn sign_out(app: &App, req: &Request, body: &[u8]) -> ApiResult {
     let token = h::bearer_token(req.headers())?;
     let fields = h::json_object(req.headers(), body)?;
     h::only_fields(&fields, &["scope", "refresh_token"])?;
@@ -304,7 +290,7 @@ pub(crate) fn authenticate_client(
 }
 
 /// RFC 7662. Callers authenticate with IAM or with a confidential client's credentials.
-async fn introspect(app: &App, req: &Request, body: &[u8]) -> Answer {
+async fn introspect(app: &App, req: &Request, body: &[u8]) -> ApiResult {
     let form = h::form(req.headers(), body)?;
     // Refused whoever calls, as on /revoke (it was ignored with IAM, refused with Basic).
     refuse_client_secret(&form)?;
@@ -374,7 +360,7 @@ async fn introspect(app: &App, req: &Request, body: &[u8]) -> Answer {
 }
 
 /// The caller's verified claims and whether the session is still active.
-async fn session(app: &App, req: &Request) -> Answer {
+async fn session(app: &App, req: &Request) -> ApiResult {
     let token = h::bearer_token(req.headers())?;
     let verified = app
         .verifier
@@ -409,7 +395,13 @@ fn whole_number(v: &Value) -> Option<u64> {
     })
 }
 
-async fn admin_user(app: &App, caller: &str, username: &str, req: &Request, body: &[u8]) -> Answer {
+async fn admin_user(
+    app: &App,
+    caller: &str,
+    username: &str,
+    req: &Request,
+    body: &[u8],
+) -> ApiResult {
     let fields = h::json_object(req.headers(), body)?;
     h::only_fields(&fields, &["block_for_seconds"])?;
     let block = match fields.get("block_for_seconds") {

@@ -32,7 +32,7 @@ use signout::model::{ClientId, Source};
 use signout::ops::{self, Report};
 use signout::tokens::{Expect, TokenForm};
 
-use crate::{Answer, authenticate_client, token_error};
+use crate::{ApiResult, authenticate_client, token_error};
 
 /// Said, machine-readably, with every refresh token Cognito revoked.
 pub const REFRESH_NOTE: &str = "A refresh token does not name its session: Cognito revokes it, and the tokens it minted for Cognito's own APIs, but that session's access and ID tokens stay accepted by signout checks until they expire. To end them too, call POST /signout with the session's access token and {\"scope\": \"session\", \"refresh_token\": ...}.";
@@ -82,7 +82,7 @@ impl Hint {
 
 /// RFC 7009. The client is named by Basic credentials or the `client_id`
 /// parameter; Basic credentials, when sent, must match the secret we hold.
-pub(crate) async fn revoke(app: &App, req: &Request, body: &[u8]) -> Answer {
+pub(crate) async fn revoke(app: &App, req: &Request, body: &[u8]) -> ApiResult {
     let form = h::form(req.headers(), body)?;
     let client = authenticate_client(app, req, &form)?
         .ok_or_else(|| ApiError::invalid_client("client_id is required"))?;
@@ -107,7 +107,7 @@ pub(crate) async fn revoke(app: &App, req: &Request, body: &[u8]) -> Answer {
 }
 
 /// An access or ID token: verified, then its session recorded in the store.
-async fn revoke_session(app: &App, token: &str, client: &ClientId) -> Answer {
+async fn revoke_session(app: &App, token: &str, client: &ClientId) -> ApiResult {
     let verified = match app.verifier.verify(token, Expect::ANY).await {
         Ok(v) => v,
         Err(e) if e.is_transient() => return Err(token_error(e)),
@@ -134,7 +134,7 @@ async fn revoke_session(app: &App, token: &str, client: &ClientId) -> Answer {
 
 /// Anything else: a refresh token for Cognito to revoke (the client secret
 /// is added by us), or garbage Cognito refuses.
-async fn revoke_refresh(app: &App, token: &str, client: &ClientId) -> Answer {
+async fn revoke_refresh(app: &App, token: &str, client: &ClientId) -> ApiResult {
     let report = ops::revoke_refresh(app, token, client).await;
     answer(
         &report,
@@ -155,7 +155,7 @@ fn unauthorized_client() -> ApiError {
 }
 
 /// The answer to the one step of a revocation: `done` when it worked.
-fn answer(report: &Report, done: Value) -> Answer {
+fn answer(report: &Report, done: Value) -> ApiResult {
     match report.steps.first() {
         Some(s) if s.ok => Ok(json_response(StatusCode::OK, &done)),
         // Cognito's own verdicts on the token are not errors for the caller (RFC 7009 2.2).

@@ -359,7 +359,7 @@ async fn admin_sign_out_by_username_and_alias_with_a_block_the_trigger_enforces(
         "callerContext": {"clientId": f.client_id},
         "request": {"userAttributes": {"sub": sub}}, "response": {}
     });
-    let refused = pre_token::handler(
+    let refused = pre_token::handle(
         &app.trigger(),
         lambda_runtime::LambdaEvent::new(event, Default::default()),
     )

@@ -1,5 +1,5 @@
 //! [`Logout`]: the two hops of a browser sign-out, as the module doc of
-//! [`logout`](super) describes them, and the [`Answer`] each gives.
+//! [`logout`](super) describes them, and the [`LogoutResponse`] each gives.
 
 use url::Url;
 
@@ -8,7 +8,7 @@ use super::idp::idp_logout_url;
 use super::page::Page;
 use super::revoke::{record, revoke_refresh_tokens};
 use super::settings::LogoutSettings;
-use super::state::{self, FlowState, SeenNonces};
+use super::state_cookie::{self, FlowState, SeenNonces};
 use super::target::{LogoutParams, final_url, target_allowed};
 use super::{LogoutError, STATE_COOKIE};
 use crate::app::App;
@@ -26,15 +26,15 @@ pub enum Reply {
 
 /// The outcome of one request, for the function crate to render.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Answer {
+pub struct LogoutResponse {
     pub reply: Reply,
     pub set_cookies: Vec<SetCookie>,
 }
 
-impl Answer {
+impl LogoutResponse {
     /// A page and no cookie at all.
     pub fn page(page: Page) -> Self {
-        Answer {
+        LogoutResponse {
             reply: Reply::Page(page),
             set_cookies: Vec::new(),
         }
@@ -85,12 +85,12 @@ impl Logout {
         app: &App,
         query: &[(String, String)],
         cookies: &[(String, String)],
-    ) -> Answer {
+    ) -> LogoutResponse {
         let plan = match self.plan(app, query).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(code = e.code(), error = %e, "logout refused");
-                return Answer::page(e.page());
+                return LogoutResponse::page(e.page());
             }
         };
         // Cognito first, then the store. The hinted session stays listed for
@@ -129,25 +129,25 @@ impl Logout {
             // the hop rather than strand the browser.
             None => self.next_hop(&flow),
         };
-        Answer { reply, set_cookies }
+        LogoutResponse { reply, set_cookies }
     }
 
     /// `GET /logout/callback`, where Cognito's `/logout` returns the browser.
     /// The state cookie is cleared in every answer to a request that carried one.
-    pub fn callback(&self, app: &App, cookies: &[(String, String)]) -> Answer {
+    pub fn callback(&self, app: &App, cookies: &[(String, String)]) -> LogoutResponse {
         let presented: Vec<&str> = cookies
             .iter()
             .filter(|(n, _)| n == STATE_COOKIE)
             .map(|(_, v)| v.as_str())
             .collect();
         match self.resume(app, &presented) {
-            Ok(flow) => Answer {
+            Ok(flow) => LogoutResponse {
                 reply: self.next_hop(&flow),
                 set_cookies: vec![SetCookie::clear_state()],
             },
             Err(e) => {
                 tracing::warn!(code = e.code(), error = %e, "logout callback refused");
-                Answer {
+                LogoutResponse {
                     reply: Reply::Page(Page::Invalid),
                     set_cookies: if presented.is_empty() {
                         Vec::new()
@@ -161,7 +161,7 @@ impl Logout {
 
     /// Seals `flow` as if at `now` (epoch seconds): the state cookie's value.
     pub fn seal_at(&self, flow: &FlowState, now: u64) -> String {
-        state::seal(&self.settings.state_key, flow, now)
+        state_cookie::seal(&self.settings.state_key, flow, now)
     }
 
     async fn plan(&self, app: &App, query: &[(String, String)]) -> Result<Plan, LogoutError> {
@@ -215,13 +215,13 @@ impl Logout {
         let flow = FlowState {
             client,
             target: params.target,
-            state: params.state,
+            client_state: params.state,
             idp,
         };
         // Refused here, before anything is revoked, rather than at the
         // callback, where the browser would have dropped or we would refuse
         // the cookie: JSON escapes can grow a 1 KB `state` sixfold.
-        if !state::fits(&flow) {
+        if !state_cookie::fits(&flow) {
             return Err(LogoutError::StateTooLarge);
         }
         Ok(Plan { flow, hint })
@@ -254,7 +254,7 @@ impl Logout {
             _ => return Err(LogoutError::StateDuplicated),
         };
         let now = EpochMs::now().secs();
-        let sealed = state::open(&self.settings.state_key, value, now)?;
+        let sealed = state_cookie::open(&self.settings.state_key, value, now)?;
         if !self.seen.first_use(&sealed.nonce, sealed.exp, now) {
             return Err(LogoutError::StateReplayed);
         }
@@ -276,11 +276,11 @@ impl Logout {
             return Reply::Redirect(idp_logout_url(
                 idp,
                 flow.target.as_deref(),
-                flow.state.as_deref(),
+                flow.client_state.as_deref(),
             ));
         }
         match &flow.target {
-            Some(t) => Reply::Redirect(final_url(t, flow.state.as_deref())),
+            Some(t) => Reply::Redirect(final_url(t, flow.client_state.as_deref())),
             None => Reply::Page(Page::SignedOut),
         }
     }

@@ -25,7 +25,7 @@
 //! federated IdP's `end_session_endpoint` when the hint named one, else to
 //! the target with `state` appended.
 //!
-//! Nothing here speaks HTTP: the function crate turns an [`Answer`] into a
+//! Nothing here speaks HTTP: the function crate turns an [`LogoutResponse`] into a
 //! response (security headers, `Set-Cookie` built with the `cookie` crate).
 //!
 //! | module | owns |
@@ -34,8 +34,8 @@
 //! | `cookies` | the cookies we expire or set, their attributes and prefix rules |
 //! | `idp` | federated IdPs' `end_session_endpoint`s and the URL to them |
 //! | `target` | the query's parameters, the exact-match allow-list, the final URL |
-//! | [`state`] | the signed state cookie, its key, nonces and replay |
-//! | `flow` | [`Logout`]: the two hops, and the [`Answer`] each gives |
+//! | [`state_cookie`] | the signed state cookie, its key, nonces and replay |
+//! | `flow` | [`Logout`]: the two hops, and the [`LogoutResponse`] each gives |
 //! | `revoke` | the side effects of `GET /logout`: Cognito and the store |
 //! | [`page`] | the fixed HTML pages |
 
@@ -45,7 +45,7 @@ mod idp;
 pub mod page;
 mod revoke;
 pub mod settings;
-pub mod state;
+pub mod state_cookie;
 mod target;
 #[cfg(test)]
 mod testing;
@@ -53,11 +53,11 @@ mod testing;
 use crate::tokens::TokenError;
 
 pub use cookies::{AppCookie, Lifetime, SameSite, SetCookie};
-pub use flow::{Answer, Logout, Reply, cognito_logout_url};
+pub use flow::{Logout, LogoutResponse, Reply, cognito_logout_url};
 pub use idp::{IdpLogout, idp_logout_url};
 pub use page::Page;
 pub use settings::{LogoutSettings, Scope};
-pub use state::{FlowState, SeenNonces, StateKey};
+pub use state_cookie::{FlowState, SeenNonces, StateKey};
 pub use target::{LogoutParams, final_url, target_allowed};
 
 /// The cookie that carries the flow across Cognito's hop. `__Host-`: only

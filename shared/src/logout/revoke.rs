@@ -61,8 +61,6 @@ pub(super) async fn revoke_refresh_tokens(
 /// again, sessions that began after it. Should the store not answer, the
 /// sign-out is recorded anyway: the browser asked for it.
 pub(super) async fn record(app: &App, scope: Scope, claims: &Claims) {
-    let now = EpochMs::now();
-    let store = app.store();
     if scope == Scope::Global
         && let Ok(Verdict::Revoked(why)) = app.checker.check(claims).await
     {
@@ -78,21 +76,16 @@ pub(super) async fn record(app: &App, scope: Scope, claims: &Claims) {
     let (step, result) = match (scope, &claims.origin_jti) {
         (Scope::Global, _) => (
             "record_cutoff",
-            store
-                .raise_user_cutoff(&claims.sub, now, Source::Logout)
+            app.checker
+                .sign_out_user(&claims.sub, EpochMs::now(), Source::Logout)
                 .await,
         ),
-        (Scope::Session, Some(session)) => {
-            let until = store
-                .lifetimes()
-                .session_covers_until(now.secs(), claims.exp, false);
-            (
-                "record_session",
-                store
-                    .revoke_session(&claims.sub, session, until, Source::Logout)
-                    .await,
-            )
-        }
+        (Scope::Session, Some(session)) => (
+            "record_session",
+            app.checker
+                .revoke_session(&claims.sub, session, claims.exp, Source::Logout)
+                .await,
+        ),
         (Scope::Session, None) => {
             // Cognito stamps origin_jti on every token; without it there is
             // no session to name, and signing out every session instead
@@ -105,13 +98,12 @@ pub(super) async fn record(app: &App, scope: Scope, claims: &Claims) {
             return;
         }
     };
-    match result {
-        Ok(()) => app.checker.forget(&claims.sub),
-        Err(e) => tracing::warn!(
+    if let Err(e) = result {
+        tracing::warn!(
             step,
             code = e.code(),
             retryable = e.retryable(),
             "logout step failed"
-        ),
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::cookies::{AppCookie, app_cookies, valid_cookie_name};
 use super::idp::{IdpLogout, idp_endpoints};
-use super::state::{MIN_KEY_BYTES, StateKey};
+use super::state_cookie::{MIN_KEY_BYTES, StateKey};
 use super::target::web_url;
 use crate::config::ConfigError;
 

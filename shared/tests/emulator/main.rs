@@ -6,6 +6,7 @@ mod concurrent_writes;
 mod outages_and_secrets;
 mod sign_outs;
 mod verification;
+mod write_through;
 
 use std::sync::Arc;
 

@@ -170,7 +170,7 @@ impl Ctx {
     /// The trigger, through its handler.
     pub async fn trigger(&self, app: &App, event: Value) -> Result<Value, String> {
         self.count("pre-token");
-        pre_token::handler(&app.trigger(), LambdaEvent::new(event, Context::default()))
+        pre_token::handle(&app.trigger(), LambdaEvent::new(event, Context::default()))
             .await
             .map_err(|e| e.to_string())
     }

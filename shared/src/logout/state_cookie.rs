@@ -73,8 +73,10 @@ pub struct FlowState {
     pub client: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    /// The client's own `state` parameter, echoed at the end (the cookie
+    /// keeps the field name `state`, so cookies in flight survive a deploy).
+    #[serde(default, rename = "state", skip_serializing_if = "Option::is_none")]
+    pub client_state: Option<String>,
     /// Provider name; its endpoint is looked up in the settings again, so
     /// the cookie can only ever name a configured IdP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -208,7 +210,7 @@ mod tests {
         FlowState {
             client: "abc123".into(),
             target: Some("https://app.example.com/bye".into()),
-            state: Some("a b&c=d/é+%20".into()),
+            client_state: Some("a b&c=d/é+%20".into()),
             idp: Some("Okta".into()),
         }
     }
@@ -303,12 +305,12 @@ mod tests {
     fn a_flow_that_would_not_open_at_the_callback_does_not_fit() {
         let k = key(b'k');
         let mut f = flow();
-        f.state = Some("s".repeat(MAX_STATE_PARAM_BYTES));
+        f.client_state = Some("s".repeat(MAX_STATE_PARAM_BYTES));
         assert!(fits(&f));
         assert!(open(&k, &seal(&k, &f, NOW), NOW).is_ok());
         // As long, but each byte is `\u0001` in the JSON: the sealed value
         // outgrows what `open` (and a browser) accepts.
-        f.state = Some("\u{1}".repeat(MAX_STATE_PARAM_BYTES));
+        f.client_state = Some("\u{1}".repeat(MAX_STATE_PARAM_BYTES));
         let v = seal(&k, &f, NOW);
         assert!(v.len() > MAX_VALUE_BYTES);
         assert_eq!(open(&k, &v, NOW), Err(LogoutError::StateInvalid));
@@ -316,7 +318,7 @@ mod tests {
         // An upper bound, and a close one, across the limit.
         let mut outcomes = [false; 2];
         for n in (2_000..3_200).step_by(7) {
-            f.state = Some("s".repeat(n));
+            f.client_state = Some("s".repeat(n));
             let len = seal(&k, &f, NOW).len();
             assert!(!fits(&f) || len <= MAX_VALUE_BYTES, "{n}: {len}");
             assert!(fits(&f) || len + 32 > MAX_VALUE_BYTES, "{n}: {len}");
