@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use signout::logout::state::{StateKey, open};
+use signout::logout::state_cookie::{StateKey, open};
 use signout::logout::{LogoutParams, final_url};
 
 fuzz_target!(|data: &[u8]| {

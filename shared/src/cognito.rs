@@ -9,39 +9,77 @@ use crate::aws::{AwsFailure, classify};
 use crate::config::{Config, ConfigError};
 use crate::model::{ClientId, Sub};
 
-/// A failed Cognito call: a stable code and whether trying again can help.
+/// What went wrong at Cognito, as a caller decides on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CognitoFailure {
+    /// Cognito refused the token or credentials (revoked, expired, wrong).
+    NotAuthorized,
+    UserNotFound,
+    Throttled,
+    /// A 5xx, a connection that failed, or an unreadable answer.
+    Unavailable,
+    Timeout,
+    UnsupportedTokenType,
+    /// The token was not issued to the client that presented it.
+    UnauthorizedClient,
+    InvalidRequest,
+    /// Anything else Cognito answered, for good.
+    Other,
+}
+
+impl CognitoFailure {
+    /// The stable code, in reports and logs.
+    pub fn code(self) -> &'static str {
+        match self {
+            CognitoFailure::NotAuthorized => "not_authorized",
+            CognitoFailure::UserNotFound => "user_not_found",
+            CognitoFailure::Throttled => "throttled",
+            CognitoFailure::Unavailable => "unavailable",
+            CognitoFailure::Timeout => "timeout",
+            CognitoFailure::UnsupportedTokenType => "unsupported_token_type",
+            CognitoFailure::UnauthorizedClient => "unauthorized_client",
+            CognitoFailure::InvalidRequest => "invalid_request",
+            CognitoFailure::Other => "cognito_error",
+        }
+    }
+}
+
+/// A failed Cognito call: what failed and whether trying again can help.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("cognito {code}")]
+#[error("cognito {}", .kind.code())]
 pub struct CognitoError {
-    /// Stable code: `not_authorized`, `user_not_found`, `throttled`,
-    /// `unavailable`, `timeout`, `unsupported_token_type`, `unauthorized_client`,
-    /// `invalid_request` or `cognito_error`.
-    pub code: &'static str,
+    pub kind: CognitoFailure,
     pub retryable: bool,
     /// Cognito's own error name, for logs.
     pub service_code: String,
 }
 
+impl CognitoError {
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+}
+
 impl From<AwsFailure> for CognitoError {
     fn from(f: AwsFailure) -> Self {
-        let code = match f.code.as_str() {
-            "NotAuthorizedException" => "not_authorized",
-            "UserNotFoundException" => "user_not_found",
+        use CognitoFailure as K;
+        let kind = match f.code.as_str() {
+            "NotAuthorizedException" => K::NotAuthorized,
+            "UserNotFoundException" => K::UserNotFound,
             "TooManyRequestsException" | "LimitExceededException" | "ThrottlingException" => {
-                "throttled"
+                K::Throttled
             }
-            "UnsupportedTokenTypeException" => "unsupported_token_type",
-            "UnauthorizedException" => "unauthorized_client",
-            "InvalidParameterException" | "ResourceNotFoundException" => "invalid_request",
-            "timeout" => "timeout",
-            "unreachable" | "bad_response" => "unavailable",
-            "InternalErrorException" => "unavailable",
-            _ if f.retryable => "unavailable",
-            _ => "cognito_error",
+            "UnsupportedTokenTypeException" => K::UnsupportedTokenType,
+            "UnauthorizedException" => K::UnauthorizedClient,
+            "InvalidParameterException" | "ResourceNotFoundException" => K::InvalidRequest,
+            "timeout" => K::Timeout,
+            "unreachable" | "bad_response" | "InternalErrorException" => K::Unavailable,
+            _ if f.retryable => K::Unavailable,
+            _ => K::Other,
         };
         CognitoError {
-            code,
-            retryable: f.retryable || code == "throttled",
+            kind,
+            retryable: f.retryable || kind == K::Throttled,
             service_code: f.code,
         }
     }
@@ -151,7 +189,7 @@ impl Cognito {
             .find(|a| a.name() == "sub")
             .and_then(|a| a.value())
             .ok_or(CognitoError {
-                code: "cognito_error",
+                kind: CognitoFailure::Other,
                 retryable: false,
                 service_code: "MissingSub".into(),
             })?;
@@ -209,15 +247,19 @@ mod tests {
                 retryable,
             })
         };
-        assert_eq!(f("NotAuthorizedException", false).code, "not_authorized");
+        assert_eq!(
+            f("NotAuthorizedException", false).kind,
+            CognitoFailure::NotAuthorized
+        );
+        assert_eq!(f("NotAuthorizedException", false).code(), "not_authorized");
         assert!(!f("NotAuthorizedException", false).retryable);
-        assert_eq!(f("TooManyRequestsException", false).code, "throttled");
+        assert_eq!(f("TooManyRequestsException", false).code(), "throttled");
         assert!(f("TooManyRequestsException", false).retryable);
-        assert_eq!(f("InternalErrorException", true).code, "unavailable");
-        assert_eq!(f("timeout", true).code, "timeout");
+        assert_eq!(f("InternalErrorException", true).code(), "unavailable");
+        assert_eq!(f("timeout", true).code(), "timeout");
         assert!(f("timeout", true).retryable);
-        assert_eq!(f("UserNotFoundException", false).code, "user_not_found");
-        assert_eq!(f("SomethingNew", false).code, "cognito_error");
-        assert_eq!(f("SomethingNew", true).code, "unavailable");
+        assert_eq!(f("UserNotFoundException", false).code(), "user_not_found");
+        assert_eq!(f("SomethingNew", false).code(), "cognito_error");
+        assert_eq!(f("SomethingNew", true).code(), "unavailable");
     }
 }

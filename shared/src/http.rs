@@ -118,6 +118,16 @@ impl ApiError {
     }
 }
 
+/// A token we refused, as an answer: 503 when the signing keys could not be
+/// fetched (our failure, try again), else 401 `invalid_token` with its code.
+pub fn token_error(e: crate::tokens::TokenError) -> ApiError {
+    if e.is_transient() {
+        ApiError::unavailable("the signing keys could not be fetched")
+    } else {
+        ApiError::invalid_token(e.code())
+    }
+}
+
 /// A JSON answer that no cache keeps.
 pub fn json_response(status: StatusCode, body: &Value) -> Response<String> {
     let mut r = Response::new(body.to_string());

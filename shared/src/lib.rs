@@ -13,6 +13,7 @@
 //! | [`check`] | the verdict for a verified token, its cache, the fail-closed policy, and sign-outs written through it (the cache forgets what each write concerns) |
 //! | [`cognito`] | Cognito sign-out calls and their typed errors |
 //! | [`ops`] | sign-out operations as ordered, reported steps (store first, then Cognito) |
+//! | [`oauth`] | RFC 7009 revocation and RFC 7662 introspection decisions, client authentication |
 //! | [`authz`] | the authorizer's decision and requirements, for API Gateway and AppSync |
 //! | [`trigger`] | the Pre Token Generation stamp and block |
 //! | [`logout`] | browser sign-out: the two hops, cookies, the state cookie, the IdP hop |
@@ -34,6 +35,7 @@ pub mod http;
 pub mod logging;
 pub mod logout;
 pub mod model;
+pub mod oauth;
 pub mod ops;
 pub mod secrets;
 pub mod store;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use signout::app::App;
 use signout::model::{OriginJti, Source, Sub};
-use signout::ops;
+use signout::ops::{self, Completion};
 use signout::tokens::{Claims, Expect};
 use testkit::{FaultProxy, Faulty, Fixture, Tokens};
 
@@ -84,15 +84,30 @@ async fn twenty_thousand_revoked_sessions_leave_every_sign_out_working_and_reads
     let r = ops::session_sign_out(&app, &second_claims, second.refresh.as_deref())
         .await
         .expect("the token names its session");
-    assert_eq!(r.result(), "complete", "session sign-out: {:?}", r.steps);
+    assert_eq!(
+        r.result(),
+        Completion::Complete,
+        "session sign-out: {:?}",
+        r.steps
+    );
 
     // AND a global sign-out completes (cutoff recorded, then Cognito)
     let r = ops::global_sign_out(&app, &heavy, &t.access).await;
-    assert_eq!(r.result(), "complete", "global sign-out: {:?}", r.steps);
+    assert_eq!(
+        r.result(),
+        Completion::Complete,
+        "global sign-out: {:?}",
+        r.steps
+    );
 
     // AND an administrator's sign-out with a block completes
     let r = ops::admin_sign_out(&app, &f.username, &Sub(heavy.sub.0.clone()), 60).await;
-    assert_eq!(r.result(), "complete", "admin sign-out: {:?}", r.steps);
+    assert_eq!(
+        r.result(),
+        Completion::Complete,
+        "admin sign-out: {:?}",
+        r.steps
+    );
 }
 
 /// Until when the test's sessions stay listed: as a `/revoke` would record them.

@@ -14,18 +14,18 @@
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use signout::app::App;
 use signout::check::{Decision, Verdict};
+use signout::cognito::CognitoFailure;
 use signout::gateway;
-use signout::http::{self as h, ApiError, json_response};
-use signout::model::{ClientId, TokenUse};
-use signout::ops::{self, Report};
-use signout::tokens::{Expect, TokenError};
+use signout::http::{self as h, ApiError, json_response, token_error};
+use signout::model::ClientId;
+use signout::oauth;
+use signout::ops::{self, Completion, Report, Step, StepError, StepName};
+use signout::tokens::Expect;
 
-mod revoke;
-
-pub use revoke::REFRESH_NOTE;
+pub use signout::oauth::REFRESH_NOTE;
 
 /// The routes, with the path's variable part.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,8 +115,19 @@ async fn dispatch(app: &App, req: &Request) -> ApiResult {
     let body: &[u8] = req.body().as_ref();
     match route {
         Route::SignOut => sign_out(app, req, body).await,
-        Route::Revoke => revoke::revoke(app, req, body).await,
-        Route::Introspect => introspect(app, req, body).await,
+        Route::Revoke => {
+            let form = h::form(req.headers(), body)?;
+            let basic = h::basic_credentials(req.headers())?;
+            let answer = oauth::revoke(app, basic.as_ref(), &form).await?;
+            Ok(json_response(StatusCode::OK, &answer))
+        }
+        Route::Introspect => {
+            let form = h::form(req.headers(), body)?;
+            let basic = h::basic_credentials(req.headers())?;
+            let by_iam = iam_caller(req).is_some();
+            let answer = oauth::introspect(app, by_iam, basic.as_ref(), &form).await?;
+            Ok(json_response(StatusCode::OK, &answer))
+        }
         Route::Session => session(app, req).await,
         Route::AdminUser(username) => {
             let caller = admin(req)?;
@@ -158,7 +169,7 @@ fn no_body(req: &Request, body: &[u8]) -> Result<(), ApiError> {
 /// 502 when a step failed for good.
 pub fn report_response(report: &Report) -> lambda_http::http::Response<String> {
     let status = match report.result() {
-        "complete" => StatusCode::OK,
+        Completion::Complete => StatusCode::OK,
         _ if report.retryable() => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_GATEWAY,
     };
@@ -168,14 +179,6 @@ pub fn report_response(report: &Report) -> lambda_http::http::Response<String> {
             .insert(lambda_http::http::header::RETRY_AFTER, 1.into());
     }
     r
-}
-
-pub(crate) fn token_error(e: TokenError) -> ApiError {
-    if e.is_transient() {
-        ApiError::unavailable("the signing keys could not be fetched")
-    } else {
-        ApiError::invalid_token(e.code())
-    }
 }
 
 async fn sign_out(app: &App, req: &Request, body: &[u8]) -> ApiResult {
@@ -223,14 +226,12 @@ async fn sign_out(app: &App, req: &Request, body: &[u8]) -> ApiResult {
             tracing::info!(
                 scope,
                 code = why.code(),
-                cognito_step = redone.as_ref().map(|s| s.step),
+                cognito_step = redone.as_ref().map(|s| s.step.code()),
                 sub = %verified.claims.sub,
                 "sign-out refused: the token is already revoked"
             );
             return match redone {
-                Some(step) if !step.ok && step.retryable => {
-                    Ok(report_response(&Report { steps: vec![step] }))
-                }
+                Some(step) if !step.ok && step.retryable => Ok(report_response(&Report::of(step))),
                 _ => Err(ApiError::invalid_token(why.code())),
             };
         }
@@ -245,118 +246,8 @@ async fn sign_out(app: &App, req: &Request, body: &[u8]) -> ApiResult {
                 ApiError::bad_request("this token has no origin_jti: use scope \"global\"")
             })?
     };
-    tracing::info!(scope, result = report.result(), sub = %verified.claims.sub, "sign-out");
+    tracing::info!(scope, result = report.result().code(), sub = %verified.claims.sub, "sign-out");
     Ok(report_response(&report))
-}
-
-fn refuse_client_secret(form: &std::collections::BTreeMap<String, String>) -> Result<(), ApiError> {
-    if form.contains_key("client_secret") {
-        return Err(ApiError::bad_request(
-            "do not send client_secret: this proxy holds the secrets of confidential clients",
-        ));
-    }
-    Ok(())
-}
-
-/// The client of a revoke or introspect request: Basic credentials (checked
-/// against the secret we hold) or the `client_id` form parameter.
-pub(crate) fn authenticate_client(
-    app: &App,
-    req: &Request,
-    form: &std::collections::BTreeMap<String, String>,
-) -> Result<Option<ClientId>, ApiError> {
-    let basic = h::basic_credentials(req.headers())?;
-    refuse_client_secret(form)?;
-    let named = match (&basic, form.get("client_id")) {
-        (Some((id, _)), Some(form_id)) if id != form_id => {
-            return Err(ApiError::invalid_client(
-                "client_id differs from the authenticated client",
-            ));
-        }
-        (Some((id, _)), _) => Some(id.clone()),
-        (None, id) => id.cloned(),
-    };
-    let Some(id) = named else { return Ok(None) };
-    if !app.verifier.knows_client(&id) {
-        return Err(ApiError::invalid_client("unknown client"));
-    }
-    let client = ClientId(id);
-    if let Some((_, secret)) = &basic
-        && !app.cognito.secret_matches(&client, secret)
-    {
-        return Err(ApiError::invalid_client("client authentication failed"));
-    }
-    Ok(Some(client))
-}
-
-/// RFC 7662. Callers authenticate with IAM or with a confidential client's credentials.
-async fn introspect(app: &App, req: &Request, body: &[u8]) -> ApiResult {
-    let form = h::form(req.headers(), body)?;
-    // Refused whoever calls, as on /revoke (it was ignored with IAM, refused with Basic).
-    refuse_client_secret(&form)?;
-    let by_iam = iam_caller(req).is_some();
-    let by_client = match h::basic_credentials(req.headers())? {
-        Some(_) => authenticate_client(app, req, &form)?.is_some(),
-        None => false,
-    };
-    if !by_iam && !by_client {
-        return Err(ApiError::invalid_client(
-            "introspection requires IAM authorization or Basic client credentials",
-        ));
-    }
-    let token = form
-        .get("token")
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::bad_request("the token parameter is required"))?;
-    let inactive = || Ok(json_response(StatusCode::OK, &json!({"active": false})));
-    let verified = match app.verifier.verify(token, Expect::ANY).await {
-        Ok(v) => v,
-        Err(e) if e.is_transient() => return Err(token_error(e)),
-        Err(_) => return inactive(),
-    };
-    match app.checker.check(&verified.claims).await {
-        Ok(signout::Verdict::Active) => {}
-        Ok(signout::Verdict::Revoked(_)) => return inactive(),
-        Err(e) => {
-            return Err(ApiError::unavailable(format!(
-                "the revocation store is unavailable ({})",
-                e.code()
-            )));
-        }
-    }
-    let c = &verified.claims;
-    let mut out = Map::new();
-    out.insert("active".into(), json!(true));
-    for k in [
-        "iss",
-        "sub",
-        "scope",
-        "username",
-        "jti",
-        "origin_jti",
-        "auth_time",
-        "event_id",
-    ] {
-        if let Some(v) = verified.raw.get(k) {
-            out.insert(k.into(), v.clone());
-        }
-    }
-    out.insert("client_id".into(), json!(c.client_id.as_str()));
-    out.insert("exp".into(), json!(c.exp));
-    out.insert("iat".into(), json!(c.iat));
-    out.insert("token_use".into(), json!(c.token_use.as_str()));
-    out.insert(
-        "token_type".into(),
-        json!(if c.token_use == TokenUse::Access {
-            "access_token"
-        } else {
-            "id_token"
-        }),
-    );
-    if !c.groups.is_empty() {
-        out.insert("cognito:groups".into(), json!(c.groups));
-    }
-    Ok(json_response(StatusCode::OK, &Value::Object(out)))
 }
 
 /// The caller's verified claims and whether the session is still active.
@@ -416,23 +307,18 @@ async fn admin_user(
     };
     let user = match app.cognito.resolve_user(username).await {
         Ok(u) => u,
-        Err(e) if e.code == "user_not_found" => return Err(ApiError::not_found("no such user")),
+        Err(e) if e.kind == CognitoFailure::UserNotFound => {
+            return Err(ApiError::not_found("no such user"));
+        }
         Err(e) if e.retryable => {
-            let report = Report {
-                steps: vec![ops::Step {
-                    step: "resolve_user",
-                    ok: false,
-                    error: Some(e.code.to_owned()),
-                    retryable: true,
-                }],
-            };
-            return Ok(report_response(&report));
+            let step = Step::failed(StepName::ResolveUser, StepError::Cognito(e.kind), true);
+            return Ok(report_response(&Report::of(step)));
         }
         Err(e) => {
             return Err(ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "server_error",
-                format!("user look-up failed ({})", e.code),
+                format!("user look-up failed ({})", e.code()),
             ));
         }
     };

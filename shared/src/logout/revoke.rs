@@ -37,7 +37,7 @@ pub(super) async fn revoke_refresh_tokens(
         if let Err(e) = app.cognito.revoke_refresh_token(token, client).await {
             tracing::warn!(
                 step = "revoke_refresh_token",
-                code = e.code,
+                code = e.code(),
                 retryable = e.retryable,
                 "logout step failed"
             );

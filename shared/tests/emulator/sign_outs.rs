@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use signout::Verdict::Active;
 use signout::check::{Revoked, Verdict};
+use signout::cognito::CognitoFailure;
 use signout::model::{ClientId, EpochMs, Source};
 use signout::tokens::Expect;
 use testkit::Fixture;
@@ -136,7 +137,7 @@ async fn revoke_token_at_the_emulator_behaves_as_aws_documents() {
         .revoke_refresh_token(&t.access, &public)
         .await
         .unwrap_err();
-    assert_eq!(e.code, "unsupported_token_type");
+    assert_eq!(e.kind, CognitoFailure::UnsupportedTokenType);
     // Another client's refresh token is refused
     let secret_client = ClientId(f.secret_client_id.clone());
     let mut secrets = HashMap::new();
@@ -150,7 +151,7 @@ async fn revoke_token_at_the_emulator_behaves_as_aws_documents() {
         .revoke_refresh_token(t.refresh.as_deref().unwrap(), &secret_client)
         .await
         .unwrap_err();
-    assert_eq!(e.code, "unauthorized_client");
+    assert_eq!(e.kind, CognitoFailure::UnauthorizedClient);
     // A confidential client's token needs its secret, which the proxy adds
     let conf = f.sign_in_with(&f.username, &f.secret_client_id).await;
     let no_secret = signout::cognito::Cognito::new(
@@ -162,7 +163,7 @@ async fn revoke_token_at_the_emulator_behaves_as_aws_documents() {
         .revoke_refresh_token(conf.refresh.as_deref().unwrap(), &secret_client)
         .await
         .unwrap_err();
-    assert_eq!(e.code, "not_authorized");
+    assert_eq!(e.kind, CognitoFailure::NotAuthorized);
     with_secret
         .revoke_refresh_token(conf.refresh.as_deref().unwrap(), &secret_client)
         .await
@@ -239,7 +240,7 @@ async fn admin_resolution_finds_the_sub_by_username_and_by_alias() {
     let by_alias = app.cognito.resolve_user(&f.email).await.unwrap();
     assert_eq!(by_alias.sub, by_name.sub);
     let missing = app.cognito.resolve_user("nobody-here").await.unwrap_err();
-    assert_eq!(missing.code, "user_not_found");
+    assert_eq!(missing.kind, CognitoFailure::UserNotFound);
     app.cognito
         .admin_global_sign_out(&f.username)
         .await

@@ -21,18 +21,17 @@
 //! accepted by our checks until they expire (`POST /signout` with
 //! `scope: "session"` revokes both); `{}` when there was nothing to revoke.
 
-use std::collections::BTreeMap;
-
-use lambda_http::Request;
-use lambda_http::http::StatusCode;
+use http::StatusCode;
 use serde_json::{Value, json};
-use signout::app::App;
-use signout::http::{self as h, ApiError, json_response};
-use signout::model::{ClientId, Source};
-use signout::ops::{self, Report};
-use signout::tokens::{Expect, TokenForm};
 
-use crate::{ApiResult, authenticate_client, token_error};
+use super::Form;
+use super::client::{self, Basic};
+use crate::app::App;
+use crate::cognito::CognitoFailure;
+use crate::http::{ApiError, token_error};
+use crate::model::{ClientId, Source};
+use crate::ops::{self, Report};
+use crate::tokens::{Expect, TokenForm};
 
 /// Said, machine-readably, with every refresh token Cognito revoked.
 pub const REFRESH_NOTE: &str = "A refresh token does not name its session: Cognito revokes it, and the tokens it minted for Cognito's own APIs, but that session's access and ID tokens stay accepted by signout checks until they expire. To end them too, call POST /signout with the session's access token and {\"scope\": \"session\", \"refresh_token\": ...}.";
@@ -49,7 +48,7 @@ enum Hint {
 }
 
 impl Hint {
-    fn parse(form: &BTreeMap<String, String>) -> Self {
+    fn parse(form: &Form) -> Self {
         match form.get("token_type_hint").map(String::as_str) {
             None | Some("") => Hint::None,
             Some("access_token") => Hint::Access,
@@ -80,17 +79,14 @@ impl Hint {
     }
 }
 
-/// RFC 7009. The client is named by Basic credentials or the `client_id`
+/// RFC 7009: the answer's JSON body (always with status 200), or the
+/// refusal. The client is named by Basic credentials or the `client_id`
 /// parameter; Basic credentials, when sent, must match the secret we hold.
-pub(crate) async fn revoke(app: &App, req: &Request, body: &[u8]) -> ApiResult {
-    let form = h::form(req.headers(), body)?;
-    let client = authenticate_client(app, req, &form)?
+pub async fn revoke(app: &App, basic: Option<&Basic>, form: &Form) -> Result<Value, ApiError> {
+    let client = client::authenticate(app, basic, form)?
         .ok_or_else(|| ApiError::invalid_client("client_id is required"))?;
-    let token = form
-        .get("token")
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::bad_request("the token parameter is required"))?;
-    let hint = Hint::parse(&form);
+    let token = super::token_param(form)?;
+    let hint = Hint::parse(form);
     let kind = TokenForm::of(token);
     if !hint.agrees_with(kind) {
         tracing::info!(
@@ -107,7 +103,7 @@ pub(crate) async fn revoke(app: &App, req: &Request, body: &[u8]) -> ApiResult {
 }
 
 /// An access or ID token: verified, then its session recorded in the store.
-async fn revoke_session(app: &App, token: &str, client: &ClientId) -> ApiResult {
+async fn revoke_session(app: &App, token: &str, client: &ClientId) -> Result<Value, ApiError> {
     let verified = match app.verifier.verify(token, Expect::ANY).await {
         Ok(v) => v,
         Err(e) if e.is_transient() => return Err(token_error(e)),
@@ -134,7 +130,7 @@ async fn revoke_session(app: &App, token: &str, client: &ClientId) -> ApiResult 
 
 /// Anything else: a refresh token for Cognito to revoke (the client secret
 /// is added by us), or garbage Cognito refuses.
-async fn revoke_refresh(app: &App, token: &str, client: &ClientId) -> ApiResult {
+async fn revoke_refresh(app: &App, token: &str, client: &ClientId) -> Result<Value, ApiError> {
     let report = ops::revoke_refresh(app, token, client).await;
     answer(
         &report,
@@ -142,8 +138,8 @@ async fn revoke_refresh(app: &App, token: &str, client: &ClientId) -> ApiResult 
     )
 }
 
-fn nothing_revoked() -> lambda_http::http::Response<String> {
-    json_response(StatusCode::OK, &json!({}))
+fn nothing_revoked() -> Value {
+    json!({})
 }
 
 fn unauthorized_client() -> ApiError {
@@ -155,30 +151,34 @@ fn unauthorized_client() -> ApiError {
 }
 
 /// The answer to the one step of a revocation: `done` when it worked.
-fn answer(report: &Report, done: Value) -> ApiResult {
-    match report.steps.first() {
-        Some(s) if s.ok => Ok(json_response(StatusCode::OK, &done)),
+fn answer(report: &Report, done: Value) -> Result<Value, ApiError> {
+    let Some(s) = report.steps.first() else {
+        return Err(server_error());
+    };
+    if s.ok {
+        return Ok(done);
+    }
+    match s.cognito_failure() {
         // Cognito's own verdicts on the token are not errors for the caller (RFC 7009 2.2).
-        Some(s)
-            if matches!(
-                s.error.as_deref(),
-                Some("unsupported_token_type" | "not_authorized")
-            ) =>
-        {
+        Some(CognitoFailure::UnsupportedTokenType | CognitoFailure::NotAuthorized) => {
             Ok(nothing_revoked())
         }
-        Some(s) if s.error.as_deref() == Some("unauthorized_client") => Err(unauthorized_client()),
-        Some(s) if s.retryable => Err(ApiError::unavailable(format!(
+        Some(CognitoFailure::UnauthorizedClient) => Err(unauthorized_client()),
+        _ if s.retryable => Err(ApiError::unavailable(format!(
             "step {} failed ({}), try again",
-            s.step,
-            s.error.as_deref().unwrap_or("error")
+            s.step.code(),
+            s.error.as_ref().map_or("error", |e| e.code())
         ))),
-        _ => Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "server_error",
-            "the revocation could not be completed",
-        )),
+        _ => Err(server_error()),
     }
+}
+
+fn server_error() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "server_error",
+        "the revocation could not be completed",
+    )
 }
 
 #[cfg(test)]
@@ -202,8 +202,8 @@ mod tests {
 
     #[test]
     fn every_hint_value_parses_and_unknown_ones_are_not_kept() {
-        let form = |v: &str| BTreeMap::from([("token_type_hint".to_owned(), v.to_owned())]);
-        assert_eq!(Hint::parse(&BTreeMap::new()), Hint::None);
+        let form = |v: &str| Form::from([("token_type_hint".to_owned(), v.to_owned())]);
+        assert_eq!(Hint::parse(&Form::new()), Hint::None);
         assert_eq!(Hint::parse(&form("")), Hint::None);
         assert_eq!(Hint::parse(&form("access_token")), Hint::Access);
         assert_eq!(Hint::parse(&form("id_token")), Hint::Id);

@@ -4,97 +4,34 @@
 //! nothing already recorded is lost. Every operation is idempotent: calling it
 //! again after a partial result finishes the job.
 
-use serde::Serialize;
-use serde_json::{Value, json};
+mod report;
+
+pub use report::{Completion, Report, Step, StepError, StepName};
 
 use crate::app::App;
 use crate::check::{Revoked, Verdict};
-use crate::cognito::CognitoError;
+use crate::cognito::{CognitoError, CognitoFailure};
 use crate::model::{ClientId, EpochMs, OriginJti, Source, Sub};
-use crate::store::StoreError;
 use crate::tokens::Claims;
 
-/// One step of an operation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Step {
-    pub step: &'static str,
-    pub ok: bool,
-    pub error: Option<String>,
-    pub retryable: bool,
-}
-
-impl Step {
-    fn ok(step: &'static str) -> Self {
-        Step {
-            step,
-            ok: true,
-            error: None,
-            retryable: false,
-        }
-    }
-
-    fn store(step: &'static str, r: Result<(), StoreError>) -> Self {
-        match r {
-            Ok(()) => Self::ok(step),
-            Err(e) => {
-                tracing::warn!(step, code = e.code(), "step failed");
-                Step {
-                    step,
-                    ok: false,
-                    error: Some(e.code().to_owned()),
-                    retryable: e.retryable(),
-                }
-            }
-        }
-    }
-
-    fn cognito(step: &'static str, r: Result<(), CognitoError>) -> Self {
-        match r {
-            Ok(()) => Self::ok(step),
-            Err(e) => {
-                tracing::warn!(step, code = e.code, service_code = %e.service_code, "step failed");
-                Step {
-                    step,
-                    ok: false,
-                    error: Some(e.code.to_owned()),
-                    retryable: e.retryable,
-                }
-            }
-        }
+/// `GlobalSignOut` with a token we verified ourselves: Cognito refusing it
+/// means it was already revoked there (a retry after a lost answer), which
+/// is the goal.
+fn already_signed_out_is_done(r: Result<(), CognitoError>) -> Result<(), CognitoError> {
+    match r {
+        Err(e) if e.kind == CognitoFailure::NotAuthorized => Ok(()),
+        r => r,
     }
 }
 
-/// The steps of one operation, in order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Report {
-    pub steps: Vec<Step>,
-}
+/// A session sign-out of a token that names no session (`origin_jti`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the token has no origin_jti: no session to name")]
+pub struct NoSessionClaim;
 
-impl Report {
-    /// `complete` when every step worked, `failed` when none did, else `partial`.
-    pub fn result(&self) -> &'static str {
-        match (
-            self.steps.iter().all(|s| s.ok),
-            self.steps.iter().any(|s| s.ok),
-        ) {
-            (true, _) => "complete",
-            (false, false) => "failed",
-            (false, true) => "partial",
-        }
-    }
-
-    pub fn retryable(&self) -> bool {
-        self.steps.iter().any(|s| !s.ok && s.retryable)
-    }
-
-    pub fn to_json(&self) -> Value {
-        json!({"result": self.result(), "steps": self.steps})
-    }
-
-    fn push(&mut self, s: Step) -> bool {
-        let ok = s.ok;
-        self.steps.push(s);
-        ok
+impl NoSessionClaim {
+    pub fn code(self) -> &'static str {
+        "token_without_origin_jti"
     }
 }
 
@@ -107,17 +44,12 @@ pub async fn global_sign_out(app: &App, claims: &Claims, access_token: &str) -> 
         .checker
         .sign_out_user(&claims.sub, cutoff, Source::SelfService)
         .await;
-    if !report.push(Step::store("record_cutoff", recorded)) {
+    if !report.push(Step::store(StepName::RecordCutoff, recorded)) {
         // Nothing recorded: do not let Cognito and the store disagree.
         return report;
     }
-    let told = match app.cognito.global_sign_out(access_token).await {
-        // We verified the token ourselves: Cognito refusing it means it was already
-        // revoked there (a retry after a lost answer), which is the goal.
-        Err(e) if e.code == "not_authorized" => Ok(()),
-        r => r,
-    };
-    report.push(Step::cognito("cognito_global_sign_out", told));
+    let told = already_signed_out_is_done(app.cognito.global_sign_out(access_token).await);
+    report.push(Step::cognito(StepName::CognitoGlobalSignOut, told));
     report
 }
 
@@ -127,15 +59,12 @@ pub async fn global_sign_out(app: &App, claims: &Claims, access_token: &str) -> 
 /// be read (step `check_revocation`, nothing recorded, Cognito not told).
 pub async fn check_first(app: &App, claims: &Claims) -> Result<Verdict, Report> {
     app.checker.check(claims).await.map_err(|e| {
-        tracing::warn!(step = "check_revocation", code = e.code(), "step failed");
-        Report {
-            steps: vec![Step {
-                step: "check_revocation",
-                ok: false,
-                error: Some(e.code().to_owned()),
-                retryable: e.retryable(),
-            }],
-        }
+        let retryable = e.retryable();
+        Report::of(Step::failed(
+            StepName::CheckRevocation,
+            StepError::Store(e),
+            retryable,
+        ))
     })
 }
 
@@ -157,18 +86,15 @@ pub async fn finish_at_cognito(
 ) -> Option<Step> {
     match (global, why, refresh_token) {
         (true, Revoked::SignedOut, _) => {
-            let told = match app.cognito.global_sign_out(access_token).await {
-                Err(e) if e.code == "not_authorized" => Ok(()),
-                r => r,
-            };
-            Some(Step::cognito("cognito_global_sign_out", told))
+            let told = already_signed_out_is_done(app.cognito.global_sign_out(access_token).await);
+            Some(Step::cognito(StepName::CognitoGlobalSignOut, told))
         }
         (false, Revoked::Session, Some(refresh)) => {
             let r = app
                 .cognito
                 .revoke_refresh_token(refresh, &claims.client_id)
                 .await;
-            Some(Step::cognito("cognito_revoke_token", r))
+            Some(Step::cognito(StepName::CognitoRevokeToken, r))
         }
         _ => None,
     }
@@ -180,17 +106,14 @@ pub async fn session_sign_out(
     app: &App,
     claims: &Claims,
     refresh_token: Option<&str>,
-) -> Result<Report, &'static str> {
-    let session = claims
-        .origin_jti
-        .as_ref()
-        .ok_or("token_without_origin_jti")?;
+) -> Result<Report, NoSessionClaim> {
+    let session = claims.origin_jti.as_ref().ok_or(NoSessionClaim)?;
     let mut report = Report::default();
     let recorded = app
         .checker
         .revoke_session(&claims.sub, session, claims.exp, Source::SelfService)
         .await;
-    if !report.push(Step::store("record_session", recorded)) {
+    if !report.push(Step::store(StepName::RecordSession, recorded)) {
         return Ok(report);
     }
     if let Some(refresh) = refresh_token {
@@ -198,7 +121,7 @@ pub async fn session_sign_out(
             .cognito
             .revoke_refresh_token(refresh, &claims.client_id)
             .await;
-        report.push(Step::cognito("cognito_revoke_token", r));
+        report.push(Step::cognito(StepName::CognitoRevokeToken, r));
     }
     Ok(report)
 }
@@ -217,7 +140,7 @@ pub async fn record_session(
         .checker
         .revoke_session(sub, session, claims.exp, source)
         .await;
-    report.push(Step::store("record_session", r));
+    report.push(Step::store(StepName::RecordSession, r));
     report
 }
 
@@ -228,7 +151,7 @@ pub async fn revoke_refresh(app: &App, refresh_token: &str, client: &ClientId) -
         .cognito
         .revoke_refresh_token(refresh_token, client)
         .await;
-    report.push(Step::cognito("cognito_revoke_token", r));
+    report.push(Step::cognito(StepName::CognitoRevokeToken, r));
     report
 }
 
@@ -244,7 +167,7 @@ pub async fn admin_sign_out(
     let now = EpochMs::now();
     let mut report = Report::default();
     let r = app.checker.sign_out_user(sub, now, Source::Admin).await;
-    if !report.push(Step::store("record_cutoff", r)) {
+    if !report.push(Step::store(StepName::RecordCutoff, r)) {
         return report;
     }
     if block_for_seconds > 0 {
@@ -252,10 +175,10 @@ pub async fn admin_sign_out(
             .checker
             .block_user(sub, now.plus_secs(block_for_seconds), Source::Admin)
             .await;
-        report.push(Step::store("record_block", r));
+        report.push(Step::store(StepName::RecordBlock, r));
     }
     let r = app.cognito.admin_global_sign_out(username).await;
-    report.push(Step::cognito("cognito_admin_global_sign_out", r));
+    report.push(Step::cognito(StepName::CognitoAdminGlobalSignOut, r));
     report
 }
 
@@ -266,7 +189,7 @@ pub async fn client_sign_out(app: &App, client: &ClientId) -> Report {
         .checker
         .sign_out_client(client, EpochMs::now(), Source::IncidentResponse)
         .await;
-    report.push(Step::store("record_client_cutoff", r));
+    report.push(Step::store(StepName::RecordClientCutoff, r));
     report
 }
 
@@ -277,41 +200,6 @@ pub async fn pool_sign_out(app: &App) -> Report {
         .checker
         .sign_out_pool(EpochMs::now(), Source::IncidentResponse)
         .await;
-    report.push(Step::store("record_pool_cutoff", r));
+    report.push(Step::store(StepName::RecordPoolCutoff, r));
     report
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn step(ok: bool, retryable: bool) -> Step {
-        Step {
-            step: "s",
-            ok,
-            error: (!ok).then(|| "e".to_owned()),
-            retryable,
-        }
-    }
-
-    #[test]
-    fn results_say_complete_partial_or_failed() {
-        let r = |steps: Vec<Step>| Report { steps };
-        assert_eq!(
-            r(vec![step(true, false), step(true, false)]).result(),
-            "complete"
-        );
-        assert_eq!(
-            r(vec![step(true, false), step(false, true)]).result(),
-            "partial"
-        );
-        assert!(r(vec![step(true, false), step(false, true)]).retryable());
-        assert_eq!(r(vec![step(false, false)]).result(), "failed");
-        assert!(!r(vec![step(false, false)]).retryable());
-        let j = r(vec![step(true, false), step(false, true)]).to_json();
-        assert_eq!(
-            j["steps"][1],
-            json!({"step": "s", "ok": false, "error": "e", "retryable": true})
-        );
-    }
 }
