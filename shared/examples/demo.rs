@@ -49,12 +49,7 @@ async fn main() {
     );
     let t = f.sign_in(&f.username).await;
     println!("access token {}", short(&t.access));
-    let claims = app
-        .verifier
-        .verify(&t.access, Expect::ACCESS)
-        .await
-        .unwrap()
-        .claims;
+    let claims = testkit::claims_as(&app, &t.access, Expect::ACCESS).await;
     println!(
         "verified: sub={} client_id={} origin_jti={:?}",
         claims.sub,
@@ -88,12 +83,7 @@ async fn main() {
     );
     tokio::time::sleep(Duration::from_millis(1_000 - cutoff.0 % 1000 + 5)).await;
     let fresh = f.sign_in(&f.username).await;
-    let fresh_claims = app
-        .verifier
-        .verify(&fresh.access, Expect::ACCESS)
-        .await
-        .unwrap()
-        .claims;
+    let fresh_claims = testkit::claims_as(&app, &fresh.access, Expect::ACCESS).await;
     println!(
         "new token, check → {:?}",
         app.checker.check(&fresh_claims).await.unwrap()
@@ -104,12 +94,7 @@ async fn main() {
         "two sessions; revoke one (RevokeToken + session record): the other keeps working",
     );
     let other = f.sign_in(&f.username).await;
-    let other_claims = app
-        .verifier
-        .verify(&other.access, Expect::ACCESS)
-        .await
-        .unwrap()
-        .claims;
+    let other_claims = testkit::claims_as(&app, &other.access, Expect::ACCESS).await;
     app.cognito
         .revoke_refresh_token(
             fresh.refresh.as_deref().unwrap(),

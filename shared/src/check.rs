@@ -66,6 +66,16 @@ pub fn minted_before(claims: &Claims, cutoff: Cutoff) -> bool {
     by_mint || by_session
 }
 
+/// What the check reads for a token: its user, session and client (the
+/// pool's and every Region's items come with them).
+pub fn lookup(claims: &Claims) -> Lookup<'_> {
+    Lookup {
+        sub: Some(&claims.sub),
+        session: claims.origin_jti.as_ref(),
+        client: Some(&claims.client_id),
+    }
+}
+
 /// The verdict for `claims` given the stored `state`, at `now`. Pure.
 pub fn judge(claims: &Claims, state: &RevocationState, now: EpochMs) -> Verdict {
     // The state was read for this token's own session (see `Lookup`).
@@ -155,14 +165,7 @@ impl Checker {
         }
         let state = self
             .store
-            .load(
-                Lookup {
-                    sub: Some(&claims.sub),
-                    session: claims.origin_jti.as_ref(),
-                    client: Some(&claims.client_id),
-                },
-                Consistency::Eventual,
-            )
+            .load(lookup(claims), Consistency::Eventual)
             .await?;
         if !self.ttl.is_zero() {
             let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());

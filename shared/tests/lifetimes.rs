@@ -13,7 +13,7 @@ use std::sync::Arc;
 use signout::app::App;
 use signout::check::{Revoked, Verdict, judge};
 use signout::model::{ClientId, EpochMs, OriginJti, Source, Sub, TokenUse};
-use signout::store::{Consistency, Lookup};
+use signout::store::Consistency;
 use signout::tokens::Claims;
 use testkit::{Fixture, expire_items};
 
@@ -43,14 +43,7 @@ async fn verdict_after_expiry(f: &Fixture, app: &App, claims: &Claims, now_s: u6
     expire_items(&f.ddb, &f.table, now_s).await;
     let state = app
         .store()
-        .load(
-            Lookup {
-                sub: Some(&claims.sub),
-                session: claims.origin_jti.as_ref(),
-                client: Some(&claims.client_id),
-            },
-            Consistency::Strong,
-        )
+        .load(signout::check::lookup(claims), Consistency::Strong)
         .await
         .unwrap();
     judge(claims, &state, EpochMs::from_secs(now_s))

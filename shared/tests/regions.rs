@@ -16,7 +16,7 @@ use aws_config::Region;
 use signout::app::App;
 use signout::check::{Decision, Revoked, Verdict, judge};
 use signout::model::{ClientId, EpochMs, OriginJti, Source, Sub, TokenUse};
-use signout::store::{Consistency, Lookup, RevocationState};
+use signout::store::{Consistency, RevocationState};
 use signout::tokens::Claims;
 use testkit::{Emulator, Fixture, start_emulator_replicating, wait_replicated};
 
@@ -86,14 +86,7 @@ fn token_at(
 
 async fn state(app: &App, claims: &Claims) -> RevocationState {
     app.store()
-        .load(
-            Lookup {
-                sub: Some(&claims.sub),
-                session: claims.origin_jti.as_ref(),
-                client: Some(&claims.client_id),
-            },
-            Consistency::Strong,
-        )
+        .load(signout::check::lookup(claims), Consistency::Strong)
         .await
         .unwrap()
 }

@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use proptest::prelude::*;
 use signout::check::judge;
 use signout::model::{ClientId, EpochMs, OriginJti, Source, Sub, TokenUse};
-use signout::store::{Consistency, Lookup, Store, keys};
+use signout::store::{Consistency, Store, keys};
 use signout::tokens::Claims;
 use signout::{Config, Verdict};
 use testkit::{Fixture, expire_items};
@@ -399,14 +399,7 @@ impl World {
                     identity_providers: vec![],
                 };
                 let state = self.stores[region]
-                    .load(
-                        Lookup {
-                            sub: Some(&t.sub),
-                            session: t.origin_jti.as_ref(),
-                            client: Some(&t.client_id),
-                        },
-                        Consistency::Strong,
-                    )
+                    .load(signout::check::lookup(&t), Consistency::Strong)
                     .await
                     .unwrap();
                 let store = judge(&t, &state, EpochMs(self.now_s * 1000));

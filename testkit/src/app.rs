@@ -75,3 +75,26 @@ impl Fixture {
         signout::app::App::assemble(config, store, cognito)
     }
 }
+
+/// The verified claims of `token` as `expect` takes it; panics with the
+/// rejection's code when it does not verify.
+pub async fn claims_as(
+    app: &signout::app::App,
+    token: &str,
+    expect: signout::tokens::Expect,
+) -> signout::tokens::Claims {
+    match app.verifier.verify(token, expect).await {
+        Ok(v) => v.claims,
+        Err(e) => panic!("the token does not verify: {}", e.code()),
+    }
+}
+
+/// The store's verdict on `token` (any kind, verified first); panics when
+/// the token does not verify or the store cannot be read.
+pub async fn verdict(app: &signout::app::App, token: &str) -> signout::Verdict {
+    let claims = claims_as(app, token, signout::tokens::Expect::ANY).await;
+    match app.checker.check(&claims).await {
+        Ok(v) => v,
+        Err(e) => panic!("the store could not be read: {}", e.code()),
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod apigw;
 mod app;
+pub mod authorizer_events;
 mod emulator;
 mod fault_proxy;
 pub mod faults;
@@ -14,7 +15,7 @@ mod mint;
 mod table;
 pub mod walkthrough;
 
-pub use app::Faulty;
+pub use app::{Faulty, claims_as, verdict};
 pub use emulator::{
     Emulator, REGION, emulator, free_port, python, replication_status, root, sdk_config_for,
     start_emulator, start_emulator_replicating, start_emulator_with_lambda, wait_replicated,

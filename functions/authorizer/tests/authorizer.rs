@@ -10,37 +10,14 @@ use testkit::{Fixture, Tokens};
 
 use authorizer::Authorizer;
 
-const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/session";
-const ROUTE_ARN: &str =
-    "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/GET/session";
-
-fn rest_token(token: &str) -> Value {
-    json!({"type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": METHOD_ARN})
-}
+use testkit::authorizer_events::{METHOD_ARN, ROUTE_ARN, appsync, rest_token};
 
 fn rest_request(token: &str) -> Value {
-    json!({
-        "type": "REQUEST", "methodArn": METHOD_ARN, "resource": "/session", "path": "/session",
-        "httpMethod": "GET", "headers": {"Authorization": format!("Bearer {token}")},
-        "multiValueHeaders": {"Authorization": [format!("Bearer {token}")]},
-        "requestContext": {"stage": "prod"}
-    })
+    testkit::authorizer_events::rest_request(token, None)
 }
 
 fn http_v2(token: &str) -> Value {
-    json!({
-        "version": "2.0", "type": "REQUEST", "routeArn": ROUTE_ARN,
-        "identitySource": [format!("Bearer {token}")], "routeKey": "GET /session",
-        "rawPath": "/session", "headers": {"authorization": format!("Bearer {token}")},
-        "requestContext": {"http": {"method": "GET", "path": "/session"}}
-    })
-}
-
-fn appsync(token: &str) -> Value {
-    json!({
-        "authorizationToken": token,
-        "requestContext": {"apiId": "aaaa", "accountId": "123456789012", "requestId": "r", "queryString": "{}", "operationName": "Q", "variables": {}}
-    })
+    testkit::authorizer_events::http_v2(token, None)
 }
 
 struct Setup {

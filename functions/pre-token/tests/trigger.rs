@@ -166,12 +166,7 @@ async fn stamps_make_the_shared_check_exact_within_one_second() {
     let f = Fixture::new().await;
     let app = f.app(&[]).await;
     let t = f.sign_in(&f.username).await;
-    let mut claims = app
-        .verifier
-        .verify(&t.access, Expect::ACCESS)
-        .await
-        .unwrap()
-        .claims;
+    let mut claims = testkit::claims_as(&app, &t.access, Expect::ACCESS).await;
     let trigger_event = json!({
         "version": "2", "triggerSource": "TokenGeneration_Authentication",
         "callerContext": {"clientId": f.client_id},

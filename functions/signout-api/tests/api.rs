@@ -5,20 +5,9 @@ mod common;
 use base64::Engine;
 use common::{Call, CallExt, Format};
 use serde_json::{Value, json};
-use signout::app::App;
-use signout::tokens::Expect;
 use signout::{Revoked, Verdict};
 use testkit::Fixture;
-
-async fn verdict(app: &App, token: &str) -> Verdict {
-    let claims = app
-        .verifier
-        .verify(token, Expect::ANY)
-        .await
-        .unwrap()
-        .claims;
-    app.checker.check(&claims).await.unwrap()
-}
+use testkit::verdict;
 
 #[tokio::test]
 async fn global_sign_out_revokes_both_tokens_everywhere_in_both_payload_formats() {

@@ -8,20 +8,9 @@ mod common;
 use base64::Engine;
 use common::{Call, CallExt, Format};
 use serde_json::{Value, json};
-use signout::app::App;
-use signout::tokens::Expect;
 use signout::{Config, Verdict};
+use testkit::verdict;
 use testkit::{Fault, FaultProxy, Fixture};
-
-async fn verdict(app: &App, token: &str) -> Verdict {
-    let claims = app
-        .verifier
-        .verify(token, Expect::ANY)
-        .await
-        .unwrap()
-        .claims;
-    app.checker.check(&claims).await.unwrap()
-}
 
 #[tokio::test]
 async fn a_corpus_of_bad_requests_gets_the_documented_statuses() {

@@ -123,12 +123,7 @@ async fn killed_between_the_record_and_cognito_a_retry_on_a_fresh_process_finish
     }
     // AND what was recorded stays: the cutoff, and the check refusing the token,
     // while Cognito, never told, still accepts it
-    let claims = app
-        .verifier
-        .verify(&t.access, Expect::ACCESS)
-        .await
-        .unwrap()
-        .claims;
+    let claims = testkit::claims_as(&app, &t.access, Expect::ACCESS).await;
     assert_eq!(
         app.checker.check(&claims).await.unwrap(),
         Verdict::Revoked(Revoked::SignedOut)

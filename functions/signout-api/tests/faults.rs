@@ -22,9 +22,9 @@ use serde_json::json;
 use signout::app::App;
 use signout::model::Sub;
 use signout::store::{Consistency, Lookup};
-use signout::tokens::Expect;
 use signout::{Revoked, Verdict};
 use testkit::faults::{ColdStart, Dependency, Kind};
+use testkit::verdict;
 use testkit::{Fault, FaultProxy, Faulty, Fixture};
 
 /// An answer may take the SDK timeout (retries included) and no more, with
@@ -105,16 +105,6 @@ fn assert_complete(r: &Answer, what: &str) {
         "{what}: {}",
         r.text
     );
-}
-
-async fn verdict(app: &App, token: &str) -> Verdict {
-    let claims = app
-        .verifier
-        .verify(token, Expect::ANY)
-        .await
-        .unwrap()
-        .claims;
-    app.checker.check(&claims).await.unwrap()
 }
 
 fn claim(token: &str, name: &str) -> String {

@@ -6,21 +6,10 @@ mod common;
 use base64::Engine;
 use common::{Call, CallExt, Format};
 use serde_json::json;
-use signout::app::App;
-use signout::tokens::Expect;
 use signout::{Revoked, Verdict};
 use signout_api::REFRESH_NOTE;
+use testkit::verdict;
 use testkit::{Fixture, Tokens};
-
-async fn verdict(app: &App, token: &str) -> Verdict {
-    let claims = app
-        .verifier
-        .verify(token, Expect::ANY)
-        .await
-        .unwrap()
-        .claims;
-    app.checker.check(&claims).await.unwrap()
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Kind {

@@ -10,19 +10,9 @@ use common::{Call, CallExt, Format};
 use serde_json::json;
 use signout::app::App;
 use signout::store::{Consistency, Lookup};
-use signout::tokens::Expect;
 use signout::{Revoked, Sub, Verdict};
 use testkit::Fixture;
-
-async fn verdict(app: &App, token: &str) -> Verdict {
-    let claims = app
-        .verifier
-        .verify(token, Expect::ANY)
-        .await
-        .unwrap()
-        .claims;
-    app.checker.check(&claims).await.unwrap()
-}
+use testkit::verdict;
 
 async fn user_cutoff(app: &App, token: &str) -> Option<u64> {
     let sub = Sub(testkit::sub_of(token));

@@ -57,12 +57,7 @@ async fn the_verdict_cache_serves_hits_without_the_store_until_its_ttl_passes() 
     let f = Fixture::new().await;
     let app = app(&f, &[("REVOCATION_CACHE_MS", "3000")]).await;
     let t = f.sign_in(&f.username).await;
-    let c = app
-        .verifier
-        .verify(&t.access, Expect::ACCESS)
-        .await
-        .unwrap()
-        .claims;
+    let c = testkit::claims_as(&app, &t.access, Expect::ACCESS).await;
     let cached_at = std::time::Instant::now();
     assert_eq!(app.checker.check(&c).await.unwrap(), Active);
     app.store()

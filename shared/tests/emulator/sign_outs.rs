@@ -70,18 +70,8 @@ async fn revoking_one_session_leaves_the_other_session_valid() {
     let app = app(&f, &[]).await;
     let one = f.sign_in(&f.username).await;
     let two = f.sign_in(&f.username).await;
-    let c1 = app
-        .verifier
-        .verify(&one.access, Expect::ACCESS)
-        .await
-        .unwrap()
-        .claims;
-    let c2 = app
-        .verifier
-        .verify(&two.access, Expect::ACCESS)
-        .await
-        .unwrap()
-        .claims;
+    let c1 = testkit::claims_as(&app, &one.access, Expect::ACCESS).await;
+    let c2 = testkit::claims_as(&app, &two.access, Expect::ACCESS).await;
     assert_ne!(c1.origin_jti, c2.origin_jti);
 
     // WHEN session one is revoked, at Cognito (RevokeToken, our emulator extension) and in the store
@@ -113,12 +103,7 @@ async fn revoking_one_session_leaves_the_other_session_valid() {
     assert!(f.refresh(one.refresh.as_deref().unwrap()).await.is_err());
     assert!(f.refresh(two.refresh.as_deref().unwrap()).await.is_ok());
     // ID tokens of the revoked session carry the same origin_jti and are rejected too
-    let id1 = app
-        .verifier
-        .verify(&one.id, Expect::ID)
-        .await
-        .unwrap()
-        .claims;
+    let id1 = testkit::claims_as(&app, &one.id, Expect::ID).await;
     assert_eq!(
         app.checker.check(&id1).await.unwrap(),
         Verdict::Revoked(Revoked::Session)
@@ -189,18 +174,8 @@ async fn client_and_pool_cutoffs_revoke_every_older_token_of_their_scope() {
     let app = app(&f, &[]).await;
     let public = f.sign_in(&f.username).await;
     let conf = f.sign_in_with(&f.username, &f.secret_client_id).await;
-    let cp = app
-        .verifier
-        .verify(&public.access, Expect::ACCESS)
-        .await
-        .unwrap()
-        .claims;
-    let cc = app
-        .verifier
-        .verify(&conf.access, Expect::ACCESS)
-        .await
-        .unwrap()
-        .claims;
+    let cp = testkit::claims_as(&app, &public.access, Expect::ACCESS).await;
+    let cc = testkit::claims_as(&app, &conf.access, Expect::ACCESS).await;
 
     app.store()
         .raise_client_cutoff(

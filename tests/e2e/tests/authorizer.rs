@@ -14,9 +14,7 @@ use signout::app::App;
 use signout::model::{ClientId, EpochMs};
 use testkit::apigw::{Call, Format};
 
-const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/session";
-const ROUTE_ARN: &str =
-    "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/GET/session";
+use testkit::authorizer_events::{METHOD_ARN, appsync, rest_token};
 
 #[test]
 fn authorizer_logs_no_token_cookie_secret_or_authorization_header_even_at_trace() {
@@ -43,34 +41,17 @@ fn denied(out: &Result<Value, String>) -> bool {
     }
 }
 
-fn rest_token(token: &str) -> Value {
-    json!({"type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": METHOD_ARN})
+/// A cookie the authorizer sees and must never log.
+fn cookie(kind: &str, token: &str) -> String {
+    format!("app_session={kind}-cookie-{}", &token[token.len() - 12..])
 }
 
 fn rest_request(token: &str) -> Value {
-    json!({
-        "type": "REQUEST", "methodArn": METHOD_ARN, "resource": "/session", "path": "/session",
-        "httpMethod": "GET", "headers": {"Authorization": format!("Bearer {token}"), "Cookie": format!("app_session=rest-request-cookie-{}", &token[token.len() - 12..])},
-        "multiValueHeaders": {"Authorization": [format!("Bearer {token}")]},
-        "requestContext": {"stage": "prod"}
-    })
+    testkit::authorizer_events::rest_request(token, Some(&cookie("rest-request", token)))
 }
 
 fn http_v2(token: &str) -> Value {
-    json!({
-        "version": "2.0", "type": "REQUEST", "routeArn": ROUTE_ARN,
-        "identitySource": [format!("Bearer {token}")], "routeKey": "GET /session",
-        "rawPath": "/session", "headers": {"authorization": format!("Bearer {token}")},
-        "cookies": [format!("app_session=http-v2-cookie-{}", &token[token.len() - 12..])],
-        "requestContext": {"http": {"method": "GET", "path": "/session"}}
-    })
-}
-
-fn appsync(token: &str) -> Value {
-    json!({
-        "authorizationToken": token,
-        "requestContext": {"apiId": "aaaa", "accountId": "123456789012", "requestId": "r", "queryString": "{}", "operationName": "Q", "variables": {}}
-    })
+    testkit::authorizer_events::http_v2(token, Some(&cookie("http-v2", token)))
 }
 
 async fn drive(ctx: &Ctx) {

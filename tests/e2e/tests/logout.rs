@@ -5,7 +5,7 @@
 
 use e2e_tests::*;
 use serde_json::{Value, json};
-use signout::logout::STATE_COOKIE;
+use signout::logout::{Logout, STATE_COOKIE};
 use signout::model::EpochMs;
 use testkit::apigw::{Call, Format};
 
@@ -37,6 +37,19 @@ fn logout_event(format: Format, path: &str, query: &[(&str, &str)], cookies: &[S
     .event()
 }
 
+/// One request to the logout function, as a browser in `format` sends it.
+async fn hop(
+    ctx: &Ctx,
+    flow: &Logout,
+    format: Format,
+    path: &str,
+    query: &[(&str, &str)],
+    cookies: &[String],
+) -> LogoutAnswer {
+    let event = logout_event(format, path, query, cookies);
+    ctx.logout(&ctx.app, flow, &event).await
+}
+
 async fn drive(ctx: &Ctx) {
     cold_start(ctx, true).await;
     let f = &ctx.f;
@@ -51,120 +64,87 @@ async fn drive(ctx: &Ctx) {
             format!("__Host-session=host-session-value-{}", testkit::unique("h")),
         ];
         // OIDC RP-initiated, with a hint, state and every cookie
-        let a = ctx
-            .logout(
-                app,
-                &flow,
-                &logout_event(
-                    format,
-                    "/logout",
-                    &[
-                        ("client_id", f.client_id.as_str()),
-                        ("post_logout_redirect_uri", TARGET),
-                        ("id_token_hint", t.id.as_str()),
-                        ("state", "opaque-app-state"),
-                    ],
-                    &cookies,
-                ),
-            )
-            .await;
+        let a = hop(
+            ctx,
+            &flow,
+            format,
+            "/logout",
+            &[
+                ("client_id", f.client_id.as_str()),
+                ("post_logout_redirect_uri", TARGET),
+                ("id_token_hint", t.id.as_str()),
+                ("state", "opaque-app-state"),
+            ],
+            &cookies,
+        )
+        .await;
         assert_eq!(a.status, 302, "{}", a.body);
         let state = a.state.expect("a state cookie");
         let back = vec![format!("{STATE_COOKIE}={state}")];
-        let a = ctx
-            .logout(
-                app,
-                &flow,
-                &logout_event(format, "/logout/callback", &[], &back),
-            )
-            .await;
+        let a = hop(ctx, &flow, format, "/logout/callback", &[], &back).await;
         assert_eq!(a.status, 302, "{}", a.body);
         // Replayed, tampered and doubled state cookies
-        let a = ctx
-            .logout(
-                app,
-                &flow,
-                &logout_event(format, "/logout/callback", &[], &back),
-            )
-            .await;
+        let a = hop(ctx, &flow, format, "/logout/callback", &[], &back).await;
         assert_eq!(a.status, 400);
         let forged_state = format!("{STATE_COOKIE}={}x", &state[..state.len() - 1]);
         ctx.secrets().value(&forged_state);
-        let a = ctx
-            .logout(
-                app,
-                &flow,
-                &logout_event(
-                    format,
-                    "/logout/callback",
-                    &[],
-                    std::slice::from_ref(&forged_state),
-                ),
-            )
-            .await;
+        let a = hop(
+            ctx,
+            &flow,
+            format,
+            "/logout/callback",
+            &[],
+            std::slice::from_ref(&forged_state),
+        )
+        .await;
         assert_eq!(a.status, 400);
-        ctx.logout(
-            app,
+        hop(
+            ctx,
             &flow,
-            &logout_event(
-                format,
-                "/logout/callback",
-                &[],
-                &[back[0].clone(), forged_state.clone()],
-            ),
+            format,
+            "/logout/callback",
+            &[],
+            &[back[0].clone(), forged_state.clone()],
         )
         .await;
-        ctx.logout(
-            app,
-            &flow,
-            &logout_event(format, "/logout/callback", &[], &[]),
-        )
-        .await;
+        hop(ctx, &flow, format, "/logout/callback", &[], &[]).await;
 
         // Cognito style, with cookies; a federated user's hint (through the IdP's logout)
         let t2 = ctx.sign_in(&user).await;
-        let a = ctx
-            .logout(
-                app,
-                &flow,
-                &logout_event(
-                    format,
-                    "/logout",
-                    &[("client_id", f.client_id.as_str()), ("logout_uri", TARGET)],
-                    &[format!("refresh_token={}", t2.refresh.as_deref().unwrap())],
-                ),
-            )
-            .await;
+        let a = hop(
+            ctx,
+            &flow,
+            format,
+            "/logout",
+            &[("client_id", f.client_id.as_str()), ("logout_uri", TARGET)],
+            &[format!("refresh_token={}", t2.refresh.as_deref().unwrap())],
+        )
+        .await;
         assert_eq!(a.status, 302, "{}", a.body);
         let t3 = ctx.sign_in(&user).await;
         let identities = json!([{"userId": "00u1example", "providerName": "Okta", "providerType": "OIDC", "issuer": null, "primary": "true", "dateCreated": "1700000000000"}]);
         let federated = ctx.remint(&t3.id, json!({"identities": identities}));
-        let a = ctx
-            .logout(
-                app,
-                &flow,
-                &logout_event(
-                    format,
-                    "/logout",
-                    &[
-                        ("id_token_hint", federated.as_str()),
-                        ("logout_uri", TARGET),
-                    ],
-                    &[],
-                ),
-            )
-            .await;
+        let a = hop(
+            ctx,
+            &flow,
+            format,
+            "/logout",
+            &[
+                ("id_token_hint", federated.as_str()),
+                ("logout_uri", TARGET),
+            ],
+            &[],
+        )
+        .await;
         assert_eq!(a.status, 302, "{}", a.body);
         let state = a.state.expect("a state cookie");
-        ctx.logout(
-            app,
+        hop(
+            ctx,
             &flow,
-            &logout_event(
-                format,
-                "/logout/callback",
-                &[],
-                &[format!("{STATE_COOKIE}={state}")],
-            ),
+            format,
+            "/logout/callback",
+            &[],
+            &[format!("{STATE_COOKIE}={state}")],
         )
         .await;
 
@@ -191,31 +171,22 @@ async fn drive(ctx: &Ctx) {
             vec![("logout_uri", TARGET)],
         ];
         for q in hostile {
-            let a = ctx
-                .logout(
-                    app,
-                    &flow,
-                    &logout_event(format, "/logout", &q, &cookies[1..]),
-                )
-                .await;
+            let a = hop(ctx, &flow, format, "/logout", &q, &cookies[1..]).await;
             assert_eq!(a.status, 400, "{q:?}: {}", a.body);
         }
         // An expired hint still signs its session out
         let now = EpochMs::now().secs();
         let t5 = ctx.sign_in(&user).await;
         let expired = ctx.remint(&t5.id, json!({"iat": now - 7200, "exp": now - 3600}));
-        let a = ctx
-            .logout(
-                app,
-                &flow,
-                &logout_event(
-                    format,
-                    "/logout",
-                    &[("id_token_hint", expired.as_str()), ("logout_uri", TARGET)],
-                    &cookies,
-                ),
-            )
-            .await;
+        let a = hop(
+            ctx,
+            &flow,
+            format,
+            "/logout",
+            &[("id_token_hint", expired.as_str()), ("logout_uri", TARGET)],
+            &cookies,
+        )
+        .await;
         assert_eq!(a.status, 302, "{}", a.body);
     }
 
@@ -230,18 +201,8 @@ async fn drive(ctx: &Ctx) {
                 &format!("app_session=sample-cookie-{}", testkit::unique("v")),
             );
         if filled.contains("PLACEHOLDER") {
-            let a = ctx
-                .logout(
-                    app,
-                    &flow,
-                    &logout_event(
-                        Format::V2,
-                        "/logout",
-                        &[("client_id", f.client_id.as_str()), ("logout_uri", TARGET)],
-                        &[],
-                    ),
-                )
-                .await;
+            let query = [("client_id", f.client_id.as_str()), ("logout_uri", TARGET)];
+            let a = hop(ctx, &flow, Format::V2, "/logout", &query, &[]).await;
             filled = filled.replace("PLACEHOLDER", &a.state.expect("a state cookie"));
         }
         let event: Value = serde_json::from_str(&filled).unwrap();

@@ -6,8 +6,9 @@ use e2e_tests::*;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use signout::app::App;
 use testkit::Fault;
-use testkit::apigw::{Call, Format};
+use testkit::apigw::{Answer, Call, Format};
 
 #[test]
 fn signout_api_logs_no_token_cookie_secret_or_authorization_header_even_at_trace() {
@@ -24,6 +25,13 @@ fn signout_api_logs_no_token_cookie_secret_or_authorization_header_even_at_trace
     );
 }
 
+/// A call that must succeed (200), through the handler.
+async fn api_ok(ctx: &Ctx, app: &App, call: Call) -> Answer {
+    let r = ctx.api(app, call).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r
+}
+
 async fn drive(ctx: &Ctx) {
     cold_start(ctx, false).await;
     let f = &ctx.f;
@@ -36,10 +44,12 @@ async fn drive(ctx: &Ctx) {
         let wrong = ctx.basic("not-the-secret-at-all");
 
         // Good requests
-        let r = ctx
-            .api(app, Call::new(format, "GET", "/session").bearer(&t.access))
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        api_ok(
+            ctx,
+            app,
+            Call::new(format, "GET", "/session").bearer(&t.access),
+        )
+        .await;
         ctx.api(app, Call::new(format, "GET", "/session").bearer(&t.id))
             .await;
         for body in [&t.access, &t.id] {
@@ -63,75 +73,71 @@ async fn drive(ctx: &Ctx) {
             .await;
         assert_eq!(r.json["active"], true, "{}", r.text);
         // RevokeToken at Cognito: the body carries the refresh token (and our client secret)
-        let r = ctx
-            .api(
-                app,
-                Call::new(format, "POST", "/revoke").form(&format!(
-                    "token={}&token_type_hint=refresh_token&client_id={}",
-                    t.refresh.as_deref().unwrap(),
-                    f.client_id
-                )),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let r = ctx
-            .api(
-                app,
-                Call::new(format, "POST", "/revoke")
-                    .header("authorization", &good)
-                    .form(&format!("token={}", c.refresh.as_deref().unwrap())),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        api_ok(
+            ctx,
+            app,
+            Call::new(format, "POST", "/revoke").form(&format!(
+                "token={}&token_type_hint=refresh_token&client_id={}",
+                t.refresh.as_deref().unwrap(),
+                f.client_id
+            )),
+        )
+        .await;
+        api_ok(
+            ctx,
+            app,
+            Call::new(format, "POST", "/revoke")
+                .header("authorization", &good)
+                .form(&format!("token={}", c.refresh.as_deref().unwrap())),
+        )
+        .await;
         let c2 = ctx.sign_in_confidential(&user).await;
-        let r = ctx
-            .api(
-                app,
-                Call::new(format, "POST", "/revoke").form(&format!(
-                    "token={}&client_id={}",
-                    c2.refresh.as_deref().unwrap(),
-                    f.secret_client_id
-                )),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        api_ok(
+            ctx,
+            app,
+            Call::new(format, "POST", "/revoke").form(&format!(
+                "token={}&client_id={}",
+                c2.refresh.as_deref().unwrap(),
+                f.secret_client_id
+            )),
+        )
+        .await;
         // Access and ID tokens: their sessions recorded
-        let r = ctx
-            .api(
-                app,
-                Call::new(format, "POST", "/revoke")
-                    .header("authorization", &good)
-                    .form(&format!("token={}&token_type_hint=access_token", c.access)),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let r = ctx
-            .api(
-                app,
-                Call::new(format, "POST", "/revoke").form(&format!(
-                    "token={}&token_type_hint=id_token&client_id={}",
-                    t.id, f.client_id
-                )),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        api_ok(
+            ctx,
+            app,
+            Call::new(format, "POST", "/revoke")
+                .header("authorization", &good)
+                .form(&format!("token={}&token_type_hint=access_token", c.access)),
+        )
+        .await;
+        api_ok(
+            ctx,
+            app,
+            Call::new(format, "POST", "/revoke").form(&format!(
+                "token={}&token_type_hint=id_token&client_id={}",
+                t.id, f.client_id
+            )),
+        )
+        .await;
         // Session sign-out with the refresh token in the JSON body
         let s = ctx.sign_in(&user).await;
-        let r = ctx
-            .api(
-                app,
-                Call::new(format, "POST", "/signout")
-                    .bearer(&s.access)
-                    .json(json!({"scope": "session", "refresh_token": s.refresh})),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        api_ok(
+            ctx,
+            app,
+            Call::new(format, "POST", "/signout")
+                .bearer(&s.access)
+                .json(json!({"scope": "session", "refresh_token": s.refresh})),
+        )
+        .await;
         // Global sign-out: GlobalSignOut's body carries the access token
         let g = ctx.sign_in(&user).await;
-        let r = ctx
-            .api(app, Call::new(format, "POST", "/signout").bearer(&g.access))
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        let r = api_ok(
+            ctx,
+            app,
+            Call::new(format, "POST", "/signout").bearer(&g.access),
+        )
+        .await;
         assert_eq!(r.json["result"], "complete", "{}", r.text);
         let r = ctx
             .api(app, Call::new(format, "GET", "/session").bearer(&g.access))
@@ -235,22 +241,20 @@ async fn drive(ctx: &Ctx) {
         let victim = ctx.user().await;
         let v = ctx.sign_in(&victim).await;
         let path = format!("/admin/users/{victim}/signout");
-        let r = ctx
-            .api(
-                app,
-                Call::new(format, "POST", &path)
-                    .iam()
-                    .json(json!({"block_for_seconds": 600})),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        api_ok(
+            ctx,
+            app,
+            Call::new(format, "POST", &path)
+                .iam()
+                .json(json!({"block_for_seconds": 600})),
+        )
+        .await;
         let r = ctx
             .api(app, Call::new(format, "POST", &path).bearer(&v.access))
             .await;
         assert_eq!(r.status, 403, "{}", r.text);
         let alias = format!("/admin/users/{}%40example.com/signout", victim);
-        let r = ctx.api(app, Call::new(format, "POST", &alias).iam()).await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        api_ok(ctx, app, Call::new(format, "POST", &alias).iam()).await;
         let r = ctx
             .api(
                 app,
@@ -275,27 +279,25 @@ async fn drive(ctx: &Ctx) {
     // Stage prefix, and an incident cutoff for the confidential client
     let user = ctx.user().await;
     let t = ctx.sign_in(&user).await;
-    let r = ctx
-        .api(
-            app,
-            Call::new(Format::V2, "GET", "/prod/session")
-                .stage("prod")
-                .bearer(&t.access),
+    api_ok(
+        ctx,
+        app,
+        Call::new(Format::V2, "GET", "/prod/session")
+            .stage("prod")
+            .bearer(&t.access),
+    )
+    .await;
+    api_ok(
+        ctx,
+        app,
+        Call::new(
+            Format::V1,
+            "POST",
+            &format!("/admin/clients/{}/signout", f.secret_client_id),
         )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let r = ctx
-        .api(
-            app,
-            Call::new(
-                Format::V1,
-                "POST",
-                &format!("/admin/clients/{}/signout", f.secret_client_id),
-            )
-            .iam(),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+        .iam(),
+    )
+    .await;
 
     // Every sample event, filled with live tokens
     for (name, text) in testkit::sample_events("signout-api") {
