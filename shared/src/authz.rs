@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::check::{Checker, Decision};
 use crate::config::ConfigError;
+use crate::metrics;
 use crate::model::TokenUse;
 use crate::tokens::{Expect, VerifiedToken, Verifier};
 
@@ -115,13 +116,24 @@ pub fn bearer(value: &str) -> Option<&str> {
         .then_some(token)
 }
 
-/// Verifies `token`, checks revocation and requirements.
+/// Verifies `token`, checks revocation and requirements; counted in the
+/// `Decisions` metric.
 pub async fn authorize(
     verifier: &Verifier,
     checker: &Checker,
     token: &str,
     req: &Requirements,
 ) -> Access {
+    let access = decide(verifier, checker, token, req).await;
+    match &access {
+        Access::Allow(_) => {}
+        Access::Unauthorized(code) => metrics::decision("unauthorized", code),
+        Access::Forbidden(code, _) => metrics::decision("forbidden", code),
+    }
+    access
+}
+
+async fn decide(verifier: &Verifier, checker: &Checker, token: &str, req: &Requirements) -> Access {
     let expect = Expect {
         token_use: req.token_use,
         allow_expired: false,
@@ -134,17 +146,22 @@ pub async fn authorize(
         }
     };
     let principal = Principal::of(&verified);
-    match checker.decide(&verified.claims).await {
-        Decision::Allow => {}
+    if verified.claims.stamp.is_none() {
+        metrics::unstamped_token();
+    }
+    let allowed_as = match checker.decide(&verified.claims).await {
+        Decision::Allow => "active",
         Decision::AllowFailOpen(e) => {
             tracing::warn!(code = e.code(), sub = %principal.sub, "allowed without a revocation check (fail open)");
+            metrics::fail_open_allow();
+            "fail_open"
         }
         Decision::Deny(r) => {
             tracing::info!(code = r.code(), sub = %principal.sub, "denied: revoked");
             return Access::Unauthorized(r.code());
         }
         Decision::DenyUnavailable(e) => return Access::Unauthorized(e.code()),
-    }
+    };
     let scopes: Vec<&str> = verified
         .claims
         .scope
@@ -163,6 +180,7 @@ pub async fn authorize(
     {
         return Access::Forbidden("insufficient_group", principal);
     }
+    metrics::decision("allowed", allowed_as);
     Access::Allow(principal)
 }
 

@@ -177,7 +177,8 @@ where
             let fut = handler(r);
             async move { Ok::<_, Error>(fut.await) }
         }));
-        adapter.call(LambdaEvent::new(request, context)).await
+        let request_id = context.request_id.clone();
+        crate::metrics::flushed(request_id, adapter.call(LambdaEvent::new(request, context))).await
     }))
     .await
 }

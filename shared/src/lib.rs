@@ -23,6 +23,7 @@
 //! | [`aws`] | SDK configuration (timeouts) and error classification |
 //! | [`app`] | composition: what each function builds at cold start |
 //! | [`logging`] | log level, format and JSON lines as Lambda's logging controls expect |
+//! | [`metrics`] | CloudWatch Embedded Metric Format: every metric name, flushed per invocation |
 
 pub mod app;
 pub mod authz;
@@ -34,6 +35,7 @@ pub mod gateway;
 pub mod http;
 pub mod logging;
 pub mod logout;
+pub mod metrics;
 pub mod model;
 pub mod oauth;
 pub mod ops;

@@ -174,8 +174,18 @@ impl Trigger {
     }
 
     /// [`handle`] with this trigger's store and claim.
+    /// Counted in the `TriggerOutcomes` and `TriggerLatency` metrics.
     pub async fn handle(&self, event: Value) -> Result<(Value, Outcome), TriggerError> {
-        handle(&self.store, &self.claim, event).await
+        let started = std::time::Instant::now();
+        let out = handle(&self.store, &self.claim, event).await;
+        let outcome = match &out {
+            Ok((_, Outcome::Stamped(_))) => "stamped",
+            Ok((_, Outcome::Unstamped(_))) => "unstamped",
+            Ok((_, Outcome::PassedThrough(_))) => "passed_through",
+            Err(TriggerError::Blocked(_)) => "blocked",
+        };
+        crate::metrics::trigger(outcome, started.elapsed());
+        out
     }
 }
 
@@ -218,6 +228,7 @@ pub async fn handle(
             return Ok((event, Outcome::Unstamped(e.code())));
         }
         Err(_) => {
+            crate::metrics::store_error();
             let code = StoreError::Unavailable("budget".into()).code();
             tracing::warn!(
                 code,

@@ -5,6 +5,7 @@
 pub mod apigw;
 mod app;
 pub mod authorizer_events;
+pub mod emf;
 mod emulator;
 mod fault_proxy;
 pub mod faults;
@@ -12,6 +13,7 @@ mod fixture;
 mod http;
 mod lambda_watch;
 mod mint;
+pub mod runtime_api;
 mod table;
 pub mod walkthrough;
 

@@ -181,7 +181,10 @@ impl Authorizer {
                 )
                 .await
             }
-            None => Access::Unauthorized("token_missing"),
+            None => {
+                signout::metrics::decision("unauthorized", "token_missing");
+                Access::Unauthorized("token_missing")
+            }
         };
         self.respond(shape, &event, access)
     }

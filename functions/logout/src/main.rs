@@ -7,6 +7,7 @@ use signout::logout::{Logout, LogoutSettings};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
+    signout::metrics::init("logout");
     let loaded = cold_start().await;
     let settings = LogoutSettings::load(loaded.as_ref().ok().map(|(_, sdk)| sdk)).await;
     let app = match loaded {

@@ -5,6 +5,7 @@ use signout::logging::{cold_start_failed, init_tracing};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
+    signout::metrics::init("signout-api");
     let app = App::from_env()
         .await
         .unwrap_or_else(|e| cold_start_failed(e));

@@ -13,6 +13,7 @@ use super::target::{LogoutParams, final_url, target_allowed};
 use super::{LogoutError, STATE_COOKIE};
 use crate::app::App;
 use crate::model::{ClientId, EpochMs};
+use crate::ops::{Report, SignOutKind};
 use crate::tokens::{Claims, Expect};
 
 /// What the browser is told to do next.
@@ -98,10 +99,13 @@ impl Logout {
         // refresh token cannot be tied to the hint (see `record`).
         let Plan { flow, hint } = plan;
         let client = ClientId(flow.client.clone());
-        let refresh_revoked = revoke_refresh_tokens(app, &self.settings, &client, cookies).await;
+        let mut report = Report::default();
+        let refresh_revoked =
+            revoke_refresh_tokens(app, &self.settings, &client, cookies, &mut report).await;
         if let Some(claims) = &hint {
-            record(app, self.settings.scope, claims).await;
+            record(app, self.settings.scope, claims, &mut report).await;
         }
+        report.counted(SignOutKind::Logout);
         tracing::info!(
             client = %client,
             hinted = hint.is_some(),

@@ -6,6 +6,7 @@ use super::settings::{LogoutSettings, Scope};
 use crate::app::App;
 use crate::check::Verdict;
 use crate::model::{ClientId, EpochMs, Source};
+use crate::ops::{Report, Step, StepError, StepName};
 use crate::tokens::Claims;
 
 /// Refresh-token cookies revoked per request (the same name under several paths).
@@ -20,6 +21,7 @@ pub(super) async fn revoke_refresh_tokens(
     settings: &LogoutSettings,
     client: &ClientId,
     cookies: &[(String, String)],
+    report: &mut Report,
 ) -> bool {
     let Some(name) = &settings.refresh_cookie else {
         return false;
@@ -34,15 +36,23 @@ pub(super) async fn revoke_refresh_tokens(
     tokens.truncate(MAX_REFRESH_COOKIES);
     let mut all = !tokens.is_empty();
     for token in tokens {
-        if let Err(e) = app.cognito.revoke_refresh_token(token, client).await {
-            tracing::warn!(
-                step = "revoke_refresh_token",
-                code = e.code(),
-                retryable = e.retryable,
-                "logout step failed"
-            );
-            all = false;
-        }
+        match app.cognito.revoke_refresh_token(token, client).await {
+            Ok(()) => report.push(Step::ok(StepName::CognitoRevokeToken)),
+            Err(e) => {
+                tracing::warn!(
+                    step = "revoke_refresh_token",
+                    code = e.code(),
+                    retryable = e.retryable,
+                    "logout step failed"
+                );
+                all = false;
+                report.push(unlogged_failure(
+                    StepName::CognitoRevokeToken,
+                    StepError::Cognito(e.kind),
+                    e.retryable,
+                ))
+            }
+        };
     }
     all
 }
@@ -60,7 +70,7 @@ pub(super) async fn revoke_refresh_tokens(
 /// ended with that sign-out, and a leaked hint must not sign out, again and
 /// again, sessions that began after it. Should the store not answer, the
 /// sign-out is recorded anyway: the browser asked for it.
-pub(super) async fn record(app: &App, scope: Scope, claims: &Claims) {
+pub(super) async fn record(app: &App, scope: Scope, claims: &Claims, report: &mut Report) {
     if scope == Scope::Global
         && let Ok(Verdict::Revoked(why)) = app.checker.check(claims).await
     {
@@ -75,13 +85,13 @@ pub(super) async fn record(app: &App, scope: Scope, claims: &Claims) {
     }
     let (step, result) = match (scope, &claims.origin_jti) {
         (Scope::Global, _) => (
-            "record_cutoff",
+            StepName::RecordCutoff,
             app.checker
                 .sign_out_user(&claims.sub, EpochMs::now(), Source::Logout)
                 .await,
         ),
         (Scope::Session, Some(session)) => (
-            "record_session",
+            StepName::RecordSession,
             app.checker
                 .revoke_session(&claims.sub, session, claims.exp, Source::Logout)
                 .await,
@@ -98,12 +108,27 @@ pub(super) async fn record(app: &App, scope: Scope, claims: &Claims) {
             return;
         }
     };
-    if let Err(e) = result {
-        tracing::warn!(
-            step,
-            code = e.code(),
-            retryable = e.retryable(),
-            "logout step failed"
-        );
+    match result {
+        Ok(()) => report.push(Step::ok(step)),
+        Err(e) => {
+            tracing::warn!(
+                step = step.code(),
+                code = e.code(),
+                retryable = e.retryable(),
+                "logout step failed"
+            );
+            let retryable = e.retryable();
+            report.push(unlogged_failure(step, StepError::Store(e), retryable))
+        }
+    };
+}
+
+/// A failed step for the metrics; logged above as `logout step failed`.
+fn unlogged_failure(step: StepName, error: StepError, retryable: bool) -> Step {
+    Step {
+        step,
+        ok: false,
+        error: Some(error),
+        retryable,
     }
 }

@@ -30,7 +30,7 @@ use crate::app::App;
 use crate::cognito::CognitoFailure;
 use crate::http::{ApiError, token_error};
 use crate::model::{ClientId, Source};
-use crate::ops::{self, Report};
+use crate::ops::{self, Report, SignOutKind};
 use crate::tokens::{Expect, TokenForm};
 
 /// Said, machine-readably, with every refresh token Cognito revoked.
@@ -124,14 +124,18 @@ async fn revoke_session(app: &App, token: &str, client: &ClientId) -> Result<Val
             "this token has no origin_jti and cannot be revoked by session",
         ));
     };
-    let report = ops::record_session(app, &c.sub, &session, c, Source::Revoke).await;
+    let report = ops::record_session(app, &c.sub, &session, c, Source::Revoke)
+        .await
+        .counted(SignOutKind::Revoke);
     answer(&report, json!({"session_tokens_listed": true}))
 }
 
 /// Anything else: a refresh token for Cognito to revoke (the client secret
 /// is added by us), or garbage Cognito refuses.
 async fn revoke_refresh(app: &App, token: &str, client: &ClientId) -> Result<Value, ApiError> {
-    let report = ops::revoke_refresh(app, token, client).await;
+    let report = ops::revoke_refresh(app, token, client)
+        .await
+        .counted(SignOutKind::Revoke);
     answer(
         &report,
         json!({"session_tokens_listed": false, "note": REFRESH_NOTE}),

@@ -6,7 +6,7 @@
 
 mod report;
 
-pub use report::{Completion, Report, Step, StepError, StepName};
+pub use report::{Completion, Report, SignOutKind, Step, StepError, StepName};
 
 use crate::app::App;
 use crate::check::{Revoked, Verdict};
@@ -46,11 +46,11 @@ pub async fn global_sign_out(app: &App, claims: &Claims, access_token: &str) -> 
         .await;
     if !report.push(Step::store(StepName::RecordCutoff, recorded)) {
         // Nothing recorded: do not let Cognito and the store disagree.
-        return report;
+        return report.counted(SignOutKind::Global);
     }
     let told = already_signed_out_is_done(app.cognito.global_sign_out(access_token).await);
     report.push(Step::cognito(StepName::CognitoGlobalSignOut, told));
-    report
+    report.counted(SignOutKind::Global)
 }
 
 /// The first step of a self-service sign-out: the full revocation check of
@@ -113,17 +113,16 @@ pub async fn session_sign_out(
         .checker
         .revoke_session(&claims.sub, session, claims.exp, Source::SelfService)
         .await;
-    if !report.push(Step::store(StepName::RecordSession, recorded)) {
-        return Ok(report);
-    }
-    if let Some(refresh) = refresh_token {
+    if report.push(Step::store(StepName::RecordSession, recorded))
+        && let Some(refresh) = refresh_token
+    {
         let r = app
             .cognito
             .revoke_refresh_token(refresh, &claims.client_id)
             .await;
         report.push(Step::cognito(StepName::CognitoRevokeToken, r));
     }
-    Ok(report)
+    Ok(report.counted(SignOutKind::Session))
 }
 
 /// Records a session revoked without telling Cognito (access or ID token
@@ -168,7 +167,7 @@ pub async fn admin_sign_out(
     let mut report = Report::default();
     let r = app.checker.sign_out_user(sub, now, Source::Admin).await;
     if !report.push(Step::store(StepName::RecordCutoff, r)) {
-        return report;
+        return report.counted(SignOutKind::AdminUser);
     }
     if block_for_seconds > 0 {
         let r = app
@@ -179,7 +178,7 @@ pub async fn admin_sign_out(
     }
     let r = app.cognito.admin_global_sign_out(username).await;
     report.push(Step::cognito(StepName::CognitoAdminGlobalSignOut, r));
-    report
+    report.counted(SignOutKind::AdminUser)
 }
 
 /// Incident response: every token of one app client minted before now. Step: `record_client_cutoff`.
@@ -190,7 +189,7 @@ pub async fn client_sign_out(app: &App, client: &ClientId) -> Report {
         .sign_out_client(client, EpochMs::now(), Source::IncidentResponse)
         .await;
     report.push(Step::store(StepName::RecordClientCutoff, r));
-    report
+    report.counted(SignOutKind::Client)
 }
 
 /// Incident response: every token of the pool minted before now. Step: `record_pool_cutoff`.
@@ -201,5 +200,5 @@ pub async fn pool_sign_out(app: &App) -> Report {
         .sign_out_pool(EpochMs::now(), Source::IncidentResponse)
         .await;
     report.push(Step::store(StepName::RecordPoolCutoff, r));
-    report
+    report.counted(SignOutKind::Pool)
 }

@@ -149,6 +149,39 @@ impl Completion {
 }
 
 /// The steps of one operation, in order.
+/// What was signed out, as the `SignOuts` metric's `Kind` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignOutKind {
+    /// Every session of the caller (`POST /sign-out`, scope global).
+    Global,
+    /// The caller's session (scope session).
+    Session,
+    /// RFC 7009 `POST /revoke`.
+    Revoke,
+    /// `POST /admin/sign-out`.
+    AdminUser,
+    /// Incident response: one app client.
+    Client,
+    /// Incident response: the whole pool.
+    Pool,
+    /// `GET /logout`.
+    Logout,
+}
+
+impl SignOutKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            SignOutKind::Global => "global",
+            SignOutKind::Session => "session",
+            SignOutKind::Revoke => "revoke",
+            SignOutKind::AdminUser => "admin_user",
+            SignOutKind::Client => "client",
+            SignOutKind::Pool => "pool",
+            SignOutKind::Logout => "logout",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub steps: Vec<Step>,
@@ -179,6 +212,12 @@ impl Report {
     }
 
     /// Adds `s`; whether it worked.
+    /// Counts this report as one sign-out of `kind` (the `SignOuts` metrics).
+    pub fn counted(self, kind: SignOutKind) -> Self {
+        crate::metrics::sign_out(kind, &self);
+        self
+    }
+
     pub(crate) fn push(&mut self, s: Step) -> bool {
         let ok = s.ok;
         self.steps.push(s);

@@ -54,6 +54,7 @@ impl StoreError {
     }
 
     fn from_failure(f: AwsFailure) -> Self {
+        crate::metrics::store_error();
         if f.code.contains("Throughput")
             || f.code.contains("Throttl")
             || f.code == "RequestLimitExceeded"

@@ -200,6 +200,7 @@ impl Keys {
         }
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let fetched = fetch_jwks(http, url).await;
+        crate::metrics::jwks_fetch(fetched.is_ok());
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
         cache.last_fetch = Some(Instant::now());
         match fetched {

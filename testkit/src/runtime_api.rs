@@ -1,0 +1,226 @@
+//! A stand-in Lambda runtime API that serves a real function binary a list
+//! of events, one after the other, as Lambda does, and keeps what it
+//! answered and printed. For tests of what a function writes to stdout
+//! (metrics, logs) across invocations of one process.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// What the function answered to one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answered {
+    /// `POST .../response`: the body.
+    Response(String),
+    /// `POST .../error`: the error document.
+    Error(String),
+}
+
+/// One process's run over the events.
+#[derive(Debug)]
+pub struct Served {
+    /// In the order of the events; `request-<i>` answered the `i`th.
+    pub answers: Vec<Answered>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Served {
+    /// The request id the runtime API gave the `i`th event.
+    pub fn request_id(i: usize) -> String {
+        format!("request-{i}")
+    }
+}
+
+#[derive(Default)]
+struct State {
+    events: Vec<String>,
+    next: usize,
+    answers: Vec<Option<Answered>>,
+}
+
+/// Runs `binary` with exactly `env` (plus `PATH` and Lambda's own
+/// variables), serves it `events` in order, and stops it once every event
+/// was answered, or after `limit` (a panic: the function hung).
+pub fn serve(
+    binary: &Path,
+    env: &[(String, String)],
+    events: &[String],
+    limit: Duration,
+) -> Served {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Arc::new(Mutex::new(State {
+        events: events.to_vec(),
+        next: 0,
+        answers: vec![None; events.len()],
+    }));
+    {
+        let state = state.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let state = state.clone();
+                std::thread::spawn(move || connection(conn, &state));
+            }
+        });
+    }
+    let mut child = Command::new(binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "served")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "served")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/served")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = pipe.read_to_string(&mut s);
+            s
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let exited = loop {
+        let done = state.lock().unwrap().answers.iter().all(Option::is_some);
+        if done {
+            break None;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{} did not answer every event in {limit:?}: {}",
+                binary.display(),
+                stderr.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let (stdout, stderr) = (
+        stdout.join().unwrap_or_default(),
+        stderr.join().unwrap_or_default(),
+    );
+    if let Some(status) = exited {
+        panic!(
+            "{} exited ({status}) before answering every event: {stdout}{stderr}",
+            binary.display()
+        );
+    }
+    let answers = std::mem::take(&mut state.lock().unwrap().answers);
+    Served {
+        answers: answers.into_iter().map(Option::unwrap).collect(),
+        stdout,
+        stderr,
+    }
+}
+
+/// One keep-alive connection: requests until the client closes it.
+fn connection(conn: TcpStream, state: &Mutex<State>) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut writer = conn;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let body = String::from_utf8_lossy(&body).into_owned();
+        let path = line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        let reply = if path.ends_with("/runtime/invocation/next") {
+            match next_event(state) {
+                Some((i, event)) => event_reply(i, &event),
+                // No event left: hold the request, as Lambda holds a frozen one.
+                None => return std::thread::sleep(Duration::from_secs(3600)),
+            }
+        } else {
+            answer(state, &path, body);
+            "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n".to_owned()
+        };
+        if writer.write_all(reply.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+fn next_event(state: &Mutex<State>) -> Option<(usize, String)> {
+    let mut s = state.lock().unwrap();
+    let i = s.next;
+    let event = s.events.get(i)?.clone();
+    s.next += 1;
+    Some((i, event))
+}
+
+fn event_reply(i: usize, event: &str) -> String {
+    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+         lambda-runtime-aws-request-id: {}\r\n\
+         lambda-runtime-deadline-ms: {}\r\n\
+         lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:served\r\n\
+         lambda-runtime-trace-id: Root=1-00000000-000000000000000000000000;Sampled=0\r\n\
+         content-length: {}\r\n\r\n{event}",
+        Served::request_id(i),
+        deadline.as_millis(),
+        event.len()
+    )
+}
+
+/// `POST /2018-06-01/runtime/invocation/request-<i>/response` (or `/error`).
+fn answer(state: &Mutex<State>, path: &str, body: String) {
+    let mut parts = path.rsplit('/');
+    let (kind, id) = (parts.next(), parts.next());
+    let Some(i) = id
+        .and_then(|id| id.strip_prefix("request-"))
+        .and_then(|i| i.parse::<usize>().ok())
+    else {
+        return;
+    };
+    let answered = match kind {
+        Some("response") => Answered::Response(body),
+        Some("error") => Answered::Error(body),
+        _ => return,
+    };
+    if let Some(slot) = state.lock().unwrap().answers.get_mut(i) {
+        *slot = Some(answered);
+    }
+}
