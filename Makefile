@@ -12,8 +12,10 @@ SAM_ENV := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACC
 
 ## The README's first command: the emulator, the four functions under
 ## cargo lambda watch, and a walkthrough; left running until Ctrl-C.
+## The functions listen on LAMBDA_PORT (cargo lambda watch; 9000 by default).
+LAMBDA_PORT ?= 9000
 run: venv
-	cargo run -p testkit --example walkthrough
+	LAMBDA_PORT=$(LAMBDA_PORT) cargo run -p testkit --example walkthrough
 
 ## The shared crate's own demo (no Lambda runtime).
 demo: venv

@@ -16,6 +16,9 @@ async fn main() {
         eprintln!("\n{e}");
         std::process::exit(1);
     }
+    if let Err(e) = testkit::walkthrough::write_sample_events(&running).await {
+        eprintln!("could not write the filled sample events: {e}");
+    }
     println!("{}", testkit::walkthrough::commands(&running));
     if std::env::var("WALKTHROUGH_EXIT").is_ok() {
         return;

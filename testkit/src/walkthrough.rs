@@ -402,6 +402,38 @@ async fn logout_chain(r: &Running, t: &Tokens) -> Result<(), String> {
     Ok(())
 }
 
+/// Where [`write_sample_events`] puts the filled events (ignored by git).
+pub const FILLED_EVENTS: &str = ".run/events";
+
+/// Writes every sample event of `events/`, its placeholders filled from the
+/// running fixture (a fresh sign-in of its user), under [`FILLED_EVENTS`], so
+/// the `cargo lambda invoke` commands [`commands`] prints work as pasted.
+pub async fn write_sample_events(r: &Running) -> std::io::Result<usize> {
+    let f = &r.f;
+    let tokens = f.sign_in(&f.username).await;
+    let sub = crate::sub_of(&tokens.access);
+    let mut written = 0;
+    for function in ["authorizer", "logout", "pre-token", "signout-api"] {
+        let dir = crate::emulator::root().join(FILLED_EVENTS).join(function);
+        std::fs::create_dir_all(&dir)?;
+        for (name, text) in crate::sample_events(function) {
+            std::fs::write(dir.join(name), f.fill(&text, Some(&tokens), &sub))?;
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+/// The `cargo lambda invoke` lines of [`commands`], as printed.
+pub fn invoke_commands(r: &Running) -> Vec<String> {
+    commands(r)
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with(".venv/bin/cargo-lambda lambda invoke"))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The ready-to-paste commands printed after the tour.
 pub fn commands(r: &Running) -> String {
     let f = &r.f;
@@ -420,12 +452,13 @@ Everything keeps running. Try it yourself (Ctrl-C stops it all):
   curl -i -X POST http://127.0.0.1:{p}/lambda-url/signout-api/signout -H "Authorization: Bearer $TOKEN"
   curl -i "http://127.0.0.1:{p}/lambda-url/logout/logout?client_id={client}&logout_uri=https%3A%2F%2Fevil.example%2F"
 
-  # the functions with the sample events (fill the {{{{...}}}} placeholders first: events/README.md)
-  .venv/bin/cargo-lambda lambda invoke -P {p} pre-token --data-file events/pre-token/v2-authentication.json
-  .venv/bin/cargo-lambda lambda invoke -P {p} authorizer --data-file events/authorizer/rest-token-garbage.json
-  .venv/bin/cargo-lambda lambda invoke -P {p} signout-api --data-file events/signout-api/v2-signout.json
-  .venv/bin/cargo-lambda lambda invoke -P {p} logout --data-file events/logout/v2-logout-hostile-target.json
+  # the functions with the sample events, filled from this run in {events}/ (events/README.md)
+  .venv/bin/cargo-lambda lambda invoke -P {p} pre-token --data-file {events}/pre-token/v2-authentication.json
+  .venv/bin/cargo-lambda lambda invoke -P {p} authorizer --data-file {events}/authorizer/rest-token.json
+  .venv/bin/cargo-lambda lambda invoke -P {p} signout-api --data-file {events}/signout-api/v2-session.json
+  .venv/bin/cargo-lambda lambda invoke -P {p} logout --data-file {events}/logout/v2-logout-hostile-target.json
 "#,
+        events = FILLED_EVENTS,
         emu = r.emu.endpoint,
         client = f.client_id,
         user = f.username,

@@ -27,6 +27,8 @@ EXPECTED_ACTIONS = {
     },
 }
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+# X-Ray's write actions: the only ones allowed on "*" (no resource-level permissions).
+TRACE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # binary -> the secret ARN parameters it may read.
 EXPECTED_SECRETS = {
     "authorizer": set(),

@@ -35,6 +35,8 @@ def check_function_build(t, problems, binary):
         problems.append(f"{lid}: Runtime must be provided.al2023")
     if t.prop(res, "Handler") != "bootstrap":
         problems.append(f"{lid}: Handler must be bootstrap")
+    if t.prop(res, "Tracing") != "Active":
+        problems.append(f"{lid}: Tracing must be Active (X-Ray)")
     arch = t.prop(res, "Architectures")
     if arch != [{"Ref": "Architecture"}]:
         problems.append(f"{lid}: Architectures must be [!Ref Architecture]")

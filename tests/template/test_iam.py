@@ -4,7 +4,7 @@ import re
 
 import pytest
 from conftest import assert_no_problems
-from model import EXPECTED_ACTIONS, EXPECTED_SECRETS, LOG_ACTIONS
+from model import EXPECTED_ACTIONS, EXPECTED_SECRETS, LOG_ACTIONS, TRACE_ACTIONS
 
 from cfn import as_list, branches, is_getatt, ref_name, strings_in
 
@@ -14,6 +14,10 @@ def resource_ok(t, action, resource, binary, problems, where):
     service = action.split(":")[0]
     log_group = t.log_group_of(binary)
     for r in branches(resource):
+        if action in TRACE_ACTIONS:
+            if r != "*":
+                problems.append(f"{where}: {action} takes no resource but \"*\", not {r!r}")
+            continue
         if any("*" in s for s in strings_in(r)):
             problems.append(f"{where}: {action} on a wildcard resource {r!r}")
             continue
@@ -73,8 +77,8 @@ def check_iam(t, problems, binary):
                 if a.startswith("secretsmanager:") and ref_name(r):
                     secrets.add(ref_name(r))
     expected = EXPECTED_ACTIONS[binary]
-    extra = actions - expected - LOG_ACTIONS
-    missing = expected - actions
+    extra = actions - expected - LOG_ACTIONS - TRACE_ACTIONS
+    missing = (expected | TRACE_ACTIONS) - actions
     if extra:
         problems.append(f"actions beyond {sorted(expected)}: {sorted(extra)}")
     if missing:
