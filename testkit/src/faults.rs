@@ -8,10 +8,10 @@
 //! `tests/faults.rs` writes one [`fault_row!`](crate::fault_row) per
 //! dependency it calls, naming all seven cells `<function>__<dependency>__<kind>__<answer>`.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -293,30 +293,11 @@ pub fn cold_start(binary: &Path, env: &[(String, String)], limit: Duration) -> C
         })
     };
     let started = Instant::now();
-    let mut child = Command::new(binary)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "cold-start")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "cold-start")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/cold-start")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = pipe.read_to_string(&mut s);
-            s
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let crate::runtime_api::Function {
+        mut child,
+        stdout,
+        stderr,
+    } = crate::runtime_api::Function::start(binary, env, &addr.to_string(), "cold-start");
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break Some(status);

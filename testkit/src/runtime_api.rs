@@ -6,8 +6,9 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What the function answered to one event.
@@ -67,30 +68,11 @@ pub fn serve(
             }
         });
     }
-    let mut child = Command::new(binary)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "served")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "served")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/served")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = pipe.read_to_string(&mut s);
-            s
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let Function {
+        mut child,
+        stdout,
+        stderr,
+    } = Function::start(binary, env, &addr.to_string(), "served");
     let started = Instant::now();
     let exited = loop {
         let done = state.lock().unwrap().answers.iter().all(Option::is_some);
@@ -129,6 +111,64 @@ pub fn serve(
         stdout,
         stderr,
     }
+}
+
+/// A function binary started as Lambda starts it, its output read on threads.
+pub(crate) struct Function {
+    pub child: Child,
+    pub stdout: JoinHandle<String>,
+    pub stderr: JoinHandle<String>,
+}
+
+impl Function {
+    /// Starts `binary` with exactly `env` (plus `PATH` and the variables
+    /// Lambda sets, naming it `name`) against the runtime API at `runtime_api`.
+    pub fn start(binary: &Path, env: &[(String, String)], runtime_api: &str, name: &str) -> Self {
+        let mut child = Command::new(binary)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", name)
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut s = String::new();
+                let _ = pipe.read_to_string(&mut s);
+                s
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().unwrap()));
+        let stderr = drain(Box::new(child.stderr.take().unwrap()));
+        Function {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// `env` with the endpoint in `variable` (`AWS_ENDPOINT_URL_DYNAMODB`, ...)
+/// pointing at a closed port: that service cannot be reached at all.
+pub fn unreachable(env: Vec<(String, String)>, variable: &str) -> Vec<(String, String)> {
+    env.into_iter()
+        .map(|(k, v)| {
+            let v = if k == variable {
+                "http://127.0.0.1:9".to_owned()
+            } else {
+                v
+            };
+            (k, v)
+        })
+        .collect()
 }
 
 /// One keep-alive connection: requests until the client closes it.

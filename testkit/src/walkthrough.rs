@@ -453,10 +453,10 @@ Everything keeps running. Try it yourself (Ctrl-C stops it all):
   curl -i "http://127.0.0.1:{p}/lambda-url/logout/logout?client_id={client}&logout_uri=https%3A%2F%2Fevil.example%2F"
 
   # the functions with the sample events, filled from this run in {events}/ (events/README.md)
-  .venv/bin/cargo-lambda lambda invoke -P {p} pre-token --data-file {events}/pre-token/v2-authentication.json
-  .venv/bin/cargo-lambda lambda invoke -P {p} authorizer --data-file {events}/authorizer/rest-token.json
-  .venv/bin/cargo-lambda lambda invoke -P {p} signout-api --data-file {events}/signout-api/v2-session.json
-  .venv/bin/cargo-lambda lambda invoke -P {p} logout --data-file {events}/logout/v2-logout-hostile-target.json
+  .venv/bin/cargo-lambda lambda invoke -A 127.0.0.1 -P {p} pre-token --data-file {events}/pre-token/v2-authentication.json
+  .venv/bin/cargo-lambda lambda invoke -A 127.0.0.1 -P {p} authorizer --data-file {events}/authorizer/rest-token.json
+  .venv/bin/cargo-lambda lambda invoke -A 127.0.0.1 -P {p} signout-api --data-file {events}/signout-api/v2-session.json
+  .venv/bin/cargo-lambda lambda invoke -A 127.0.0.1 -P {p} logout --data-file {events}/logout/v2-logout-hostile-target.json
 "#,
         events = FILLED_EVENTS,
         emu = r.emu.endpoint,

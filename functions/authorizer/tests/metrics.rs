@@ -9,7 +9,7 @@ use serde_json::Value;
 use signout::config::DEFAULT_STAMP_CLAIM;
 use signout::model::{EpochMs, Source, Sub};
 use testkit::authorizer_events::rest_token;
-use testkit::runtime_api::{Answered, Served, serve};
+use testkit::runtime_api::{Answered, Served, serve, unreachable};
 use testkit::{Fixture, emf};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -108,13 +108,7 @@ async fn authorizer_counts_store_errors_and_fail_open_allows_with_the_function_d
         ("SDK_OPERATION_TIMEOUT_MS", "500"),
         ("METRICS_NAMESPACE", "SignoutTest"),
     ]);
-    let env: Vec<(String, String)> = env
-        .into_iter()
-        .map(|(k, v)| match k.as_str() {
-            "AWS_ENDPOINT_URL_DYNAMODB" => (k, "http://127.0.0.1:9".to_owned()),
-            _ => (k, v),
-        })
-        .collect();
+    let env = unreachable(env, "AWS_ENDPOINT_URL_DYNAMODB");
     let served = run(&env, &vec![rest_token(&token); 2]);
     emf::assert_valid(&served.stdout);
     let docs = emf::documents(&served.stdout);
