@@ -48,7 +48,7 @@ openapi-apigateway: venv
 ## .checkov.yaml); then tests/template/ (pytest: IAM, routes, table, logs, alarms, aliases,
 ## guards, conditions, outputs, the template as deployed with given parameters).
 TRANSFORMED := $(VENV_DEPLOY)/template.transformed.json
-test-template: venv-deploy venv-checkov
+test-template: venv venv-deploy venv-checkov
 	$(SAM_ENV) $(VENV_DEPLOY)/bin/sam validate --lint --template template.yaml --region us-east-1
 	$(VENV_DEPLOY)/bin/cfn-lint template.yaml
 	$(SAM_ENV) $(VENV_DEPLOY)/bin/python tools/sam_transform.py template.yaml $(TRANSFORMED)
