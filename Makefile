@@ -56,11 +56,13 @@ test-template: venv venv-deploy venv-checkov
 	$(SAM_ENV) $(VENV_CHECKOV)/bin/checkov --config-file .checkov.yaml -f $(TRANSFORMED)
 	$(SAM_ENV) $(VENV_DEPLOY)/bin/python -m pytest -q -p no:cacheprovider tests/template
 
-## `sam build` of all four functions (release builds through cargo-lambda).
-## ARCH=x86_64 by default here so CI needs no extra rustup target; ARCH=arm64 works
-## when cargo-lambda can add aarch64-unknown-linux-gnu through rustup.
-ARCH ?= x86_64
+## `sam build` of all four functions (release builds through cargo-lambda), for
+## ARCH (arm64 by default, as the template's Architecture; ARCH=x86_64 for the other).
+## arm64 cross-compiles with the zig that cargo-lambda's package brings; the rustup
+## target is added first.
+ARCH ?= arm64
 sam-build: venv venv-deploy
+	$(if $(filter arm64,$(ARCH)),rustup target add aarch64-unknown-linux-gnu)
 	$(SAM_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV_DEPLOY)/bin/sam build --template template.yaml \
 		--parameter-overrides Architecture=$(ARCH)
 

@@ -1,15 +1,12 @@
 use authorizer::{Authorizer, AuthorizerSettings};
 use lambda_runtime::{Error, run, service_fn};
-use signout::check::Checker;
-use signout::config::ConfigError;
 use signout::logging::{cold_start_failed, init_tracing};
-use signout::metrics::measured;
-use signout::{store::Store, tokens::Verifier};
+use signout::{check::Checker, config::ConfigError, metrics, store::Store, tokens::Verifier};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    signout::metrics::init("authorizer");
+    metrics::init("authorizer");
     let ((config, sdk), settings) = ConfigError::both(
         signout::app::cold_start().await,
         AuthorizerSettings::from_env(),
@@ -18,8 +15,8 @@ async fn main() -> Result<(), Error> {
     let verifier = Verifier::from_config(&config).into();
     let checker = Checker::from_config(Store::from_sdk(&sdk, &config), &config).into();
     let authorizer = Authorizer::new(verifier, checker, &config, settings);
-    run(service_fn(|event| {
-        measured(event, |e| authorizer.handle(e))
+    run(service_fn(|e| {
+        metrics::measured(e, |e| authorizer.handle(e))
     }))
     .await
 }
