@@ -105,7 +105,8 @@ fn setup() -> Setup {
             .verify(&token, Expect::ACCESS)
             .await
             .expect("the emulator's token verifies")
-            .claims;
+            .claims
+            .clone();
         let earlier = EpochMs(EpochMs::now().0 - 3_600_000);
         let store = checker.store();
         store
