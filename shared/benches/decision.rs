@@ -3,10 +3,13 @@
 //! | benchmark | what one iteration does |
 //! | --- | --- |
 //! | `decision/raw_rs256_verify` | the floor: aws-lc-rs RS256 signature check of the token with a pre-parsed key and a pre-decoded signature |
-//! | `decision/verify` | `Verifier::verify`: structural checks, header and payload decoding, the same signature check, claims |
-//! | `decision/warm_path` | `Verifier::verify` plus `Checker::decide` served from the verdict cache |
-//! | `decision/authorize` | `authz::authorize`, what the authorizer function calls per event: the warm path plus the principal and the requirements |
+//! | `decision/verify` | `Verifier::verify` of a token presented before: SHA-256 of the token, a verified-token cache hit, the claims rechecked against the clock and the expectations |
+//! | `decision/verify_new` | `Verifier::verify` of a token not in the cache (emptied before each iteration, untimed): structural checks, header and payload decoding, the same signature check, claims, the cache insert |
+//! | `decision/warm_path` | repeated-token warm decision: `decision/verify` plus `Checker::decide` served from the verdict cache |
+//! | `decision/warm_new` | new-token warm decision: `decision/verify_new` plus `Checker::decide` served from the verdict cache |
+//! | `decision/authorize` | `authz::authorize`, what the authorizer function calls per event: the repeated-token warm path plus the principal and the requirements |
 //! | `decision/judge` | `check::judge` alone, on a stored state with user, client and session entries |
+//! | `stream/zipf_verify` | `Verifier::verify` over a stream of 10,000 users' tokens (one each, signed in process with a key of our own), presented with Zipf-distributed reuse (exponent 1), default cache bounds: one iteration is one presentation |
 //!
 //! Setup, not measured: the emulator is started, a user signs in (a real
 //! RS256 access token from moto), the JWKS is fetched once and parsed
@@ -28,10 +31,13 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use criterion::{Criterion, Throughput};
+use criterion::{BatchSize, Criterion, Throughput};
 use serde_json::{Value, json};
 use signout::authz::{Access, Requirements, authorize};
 use signout::check::{Checker, Decision, judge};
@@ -67,6 +73,11 @@ struct Setup {
     signature: Vec<u8>,
     claims: Claims,
     state: RevocationState,
+    /// The Zipf stream: a verifier trusting our own key, every user's token,
+    /// and the order they are presented in (indices into `users`).
+    zipf: Verifier,
+    users: Vec<String>,
+    stream: Vec<u32>,
     // The SDK client inside `checker` was built on this runtime; keep it alive.
     _rt: tokio::runtime::Runtime,
 }
@@ -158,6 +169,7 @@ fn setup() -> Setup {
         std::fs::write(dir.join("jwks.json"), &jwks).expect("write jwks.json");
     }
 
+    let (zipf, users, stream) = zipf_stream(&config, &f.client_id);
     Setup {
         token,
         verifier,
@@ -168,8 +180,70 @@ fn setup() -> Setup {
         signature,
         claims,
         state,
+        zipf,
+        users,
+        stream,
         _rt: rt,
     }
+}
+
+/// Users in the stream, each with one access token.
+const ZIPF_USERS: usize = 10_000;
+/// Presentations in the stream (cycled through by the measurement).
+const ZIPF_LENGTH: usize = 200_000;
+
+/// A verifier trusting a key of our own, a token of each of [`ZIPF_USERS`]
+/// users signed with it, and a stream of presentations in which user `k`
+/// (ranked from 1) appears with probability proportional to `1 / k`.
+fn zipf_stream(config: &Config, client_id: &str) -> (Verifier, Vec<String>, Vec<u32>) {
+    let pair = KeyPair::generate(KeySize::Rsa2048).expect("an RSA key");
+    let c = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+    let jwks = json!({"keys": [{
+        "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "bench",
+        "n": URL_SAFE_NO_PAD.encode(&c.n), "e": URL_SAFE_NO_PAD.encode(&c.e),
+    }]});
+    let verifier = Verifier::with_keys(
+        config,
+        KeySet::from_json(jwks.to_string().as_bytes()).expect("our JWKS parses"),
+    );
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"bench","typ":"JWT"}"#);
+    let now = EpochMs::now().secs();
+    let rng = SystemRandom::new();
+    let users: Vec<String> = (0..ZIPF_USERS)
+        .map(|i| {
+            let claims = json!({
+                "iss": config.issuer, "token_use": "access", "client_id": client_id,
+                "sub": format!("00000000-0000-4000-8000-{i:012}"),
+                "iat": now, "auth_time": now, "exp": now + 3600,
+                "jti": format!("jti-{i}"), "origin_jti": format!("origin-{i}"),
+                "username": format!("user-{i}"), "scope": "aws.cognito.signin.user.admin",
+                "event_id": format!("event-{i}"), "version": 2,
+            });
+            let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
+            let mut sig = vec![0u8; pair.public_modulus_len()];
+            pair.sign(&RSA_PKCS1_SHA256, &rng, signed.as_bytes(), &mut sig)
+                .expect("signs");
+            format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig))
+        })
+        .collect();
+    // Inverse CDF of the Zipf distribution, drawn with a fixed xorshift.
+    let mut cdf = Vec::with_capacity(ZIPF_USERS);
+    let mut total = 0.0;
+    for k in 1..=ZIPF_USERS {
+        total += 1.0 / k as f64;
+        cdf.push(total);
+    }
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let stream = (0..ZIPF_LENGTH)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let u = (x >> 11) as f64 / (1u64 << 53) as f64 * total;
+            cdf.partition_point(|&c| c < u).min(ZIPF_USERS - 1) as u32
+        })
+        .collect();
+    (verifier, users, stream)
 }
 
 /// The key of the token's `kid`, parsed from the JWKS by hand (not through
@@ -214,6 +288,24 @@ fn benches(c: &mut Criterion, s: &Setup) {
     g.bench_function("verify", |b| {
         b.iter(|| ready(s.verifier.verify(black_box(&s.token), Expect::ACCESS)).expect("valid"))
     });
+    g.bench_function("verify_new", |b| {
+        b.iter_batched(
+            || s.verifier.forget_verified(),
+            |()| ready(s.verifier.verify(black_box(&s.token), Expect::ACCESS)).expect("valid"),
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("warm_new", |b| {
+        b.iter_batched(
+            || s.verifier.forget_verified(),
+            |()| {
+                let v =
+                    ready(s.verifier.verify(black_box(&s.token), Expect::ACCESS)).expect("valid");
+                ready(s.checker.decide(&v.claims))
+            },
+            BatchSize::PerIteration,
+        )
+    });
     g.bench_function("warm_path", |b| {
         b.iter(|| {
             let v = ready(s.verifier.verify(black_box(&s.token), Expect::ACCESS)).expect("valid");
@@ -235,6 +327,32 @@ fn benches(c: &mut Criterion, s: &Setup) {
         b.iter(|| judge(black_box(&s.claims), black_box(&s.state), black_box(now)))
     });
     g.finish();
+
+    let mut g = c.benchmark_group("stream");
+    g.throughput(Throughput::Elements(1));
+    let mut next = 0usize;
+    let before = s.zipf.cache_stats();
+    g.bench_function("zipf_verify", |b| {
+        b.iter(|| {
+            let user = s.stream[next % s.stream.len()] as usize;
+            next += 1;
+            ready(s.zipf.verify(black_box(&s.users[user]), Expect::ACCESS)).expect("valid")
+        })
+    });
+    g.finish();
+    let after = s.zipf.cache_stats();
+    let (hits, misses) = (after.hits - before.hits, after.misses - before.misses);
+    if hits + misses > 0 {
+        eprintln!(
+            "stream/zipf_verify: {} presentations, hit rate {:.1}%, {} entries, {} bytes held (bounds {} / {})",
+            hits + misses,
+            100.0 * hits as f64 / (hits + misses) as f64,
+            after.entries,
+            after.bytes,
+            after.max_entries,
+            after.max_bytes
+        );
+    }
 }
 
 fn main() {
