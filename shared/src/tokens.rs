@@ -22,6 +22,8 @@ mod cache_tests;
 mod keys;
 mod parse;
 #[cfg(test)]
+mod parse_tests;
+#[cfg(test)]
 mod signer;
 
 pub use cache::CacheStats;
@@ -341,8 +343,7 @@ impl Verifier {
             return Err(TokenError::BadSignature);
         }
         let p = parse::read_payload(&parts.payload, &self.stamp_claim)?;
-        let (claims, nbf) = self.read_claims(&p)?;
-        drop(p);
+        let (claims, nbf) = self.read_claims(p)?;
         let mut v = Verified {
             claims,
             issuer: self.issuer.as_str().into(),
@@ -359,7 +360,7 @@ impl Verifier {
 
     /// The claims, typed, and `nbf`; refuses what no caller could accept
     /// (another issuer or client, a missing or mistyped claim).
-    fn read_claims(&self, p: &Payload<'_>) -> Result<(Claims, Option<u64>), TokenError> {
+    fn read_claims(&self, p: Payload<'_>) -> Result<(Claims, Option<u64>), TokenError> {
         let s = Payload::str;
         let n = Payload::num;
         if s(&p.iss) != Some(self.issuer.as_str()) {
@@ -400,9 +401,9 @@ impl Verifier {
                 .or_else(|| s(&p.cognito_username))
                 .map(str::to_owned),
             scope: s(&p.scope).map(str::to_owned),
-            groups: p.groups.clone(),
             stamp: p.stamp.as_ref().and_then(Scalar::as_stamp),
-            identity_providers: p.identity_providers.clone(),
+            groups: p.groups,
+            identity_providers: p.identity_providers,
         };
         Ok((claims, nbf))
     }
