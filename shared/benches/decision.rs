@@ -4,9 +4,11 @@
 //! | --- | --- |
 //! | `decision/raw_rs256_verify` | the floor: aws-lc-rs RS256 signature check of the token with a pre-parsed key and a pre-decoded signature |
 //! | `decision/verify` | `Verifier::verify` of a token presented before: SHA-256 of the token, a verified-token cache hit, the claims rechecked against the clock and the expectations |
-//! | `decision/verify_new` | `Verifier::verify` of a token not in the cache (emptied before each iteration, untimed): structural checks, header and payload decoding, the same signature check, claims, the cache insert |
+//! | `decision/sha256_token` | SHA-256 of the whole token: the cache key, the floor of a cache hit |
+//! | `decision/verify_new` | `Verifier::verify` of a token not in the cache: SHA-256, structural checks, header and payload decoding, the signature check, claims, the cache insert and an eviction (tokens like the emulator's, other `jti`s, signed with a key of our own, 1,000 presented in turn to a cache bounded at 64 entries, so each is new to it) |
+//! | `decision/verify_uncached` | `Verifier::verify` of the emulator's token with the cache disabled (`TOKEN_CACHE_ENTRIES=0`): the full check without hashing or insert |
 //! | `decision/warm_path` | repeated-token warm decision: `decision/verify` plus `Checker::decide` served from the verdict cache |
-//! | `decision/warm_new` | new-token warm decision: `decision/verify_new` plus `Checker::decide` served from the verdict cache |
+//! | `decision/warm_new` | new-token warm decision: `decision/verify_new` plus `Checker::decide` served from the verdict cache (same user, client and session as the emulator's token) |
 //! | `decision/authorize` | `authz::authorize`, what the authorizer function calls per event: the repeated-token warm path plus the principal and the requirements |
 //! | `decision/judge` | `check::judge` alone, on a stored state with user, client and session entries |
 //! | `stream/zipf_verify` | `Verifier::verify` over a stream of 10,000 users' tokens (one each, signed in process with a key of our own), presented with Zipf-distributed reuse (exponent 1), default cache bounds: one iteration is one presentation |
@@ -31,13 +33,14 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use aws_lc_rs::digest;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use criterion::{BatchSize, Criterion, Throughput};
+use criterion::{Criterion, Throughput};
 use serde_json::{Value, json};
 use signout::authz::{Access, Requirements, authorize};
 use signout::check::{Checker, Decision, judge};
@@ -78,6 +81,12 @@ struct Setup {
     zipf: Verifier,
     users: Vec<String>,
     stream: Vec<u32>,
+    /// New tokens: a verifier trusting our key with a cache of 64 entries,
+    /// and 1,000 tokens of the emulator's user it sees in turn.
+    fresh: Verifier,
+    fresh_tokens: Vec<String>,
+    /// The emulator's keys with the cache disabled.
+    uncached: Verifier,
     // The SDK client inside `checker` was built on this runtime; keep it alive.
     _rt: tokio::runtime::Runtime,
 }
@@ -169,7 +178,25 @@ fn setup() -> Setup {
         std::fs::write(dir.join("jwks.json"), &jwks).expect("write jwks.json");
     }
 
-    let (zipf, users, stream) = zipf_stream(&config, &f.client_id);
+    let minter = Minter::new();
+    let (zipf, users, stream) = zipf_stream(&minter, &config, &f.client_id);
+    let small = Config::from_lookup(Fixture::lookup(
+        f.env_with(&[("TOKEN_CACHE_ENTRIES", "64")]),
+    ))
+    .expect("valid configuration");
+    let fresh = Verifier::with_keys(&small, minter.keys());
+    let emulator_claims = signout::tokens::peek_claims(&token).expect("claims");
+    let fresh_tokens: Vec<String> = (0..1_000)
+        .map(|i| {
+            let mut c = emulator_claims.clone();
+            c.insert("jti".into(), json!(format!("bench-new-{i:08}")));
+            minter.sign(&Value::Object(c))
+        })
+        .collect();
+    let off = Config::from_lookup(Fixture::lookup(f.env_with(&[("TOKEN_CACHE_ENTRIES", "0")])))
+        .expect("valid configuration");
+    let uncached = Verifier::with_keys(&off, KeySet::from_json(&jwks).expect("JWKS"));
+    eprintln!("the emulator's access token: {} bytes", token.len());
     Setup {
         token,
         verifier,
@@ -183,6 +210,9 @@ fn setup() -> Setup {
         zipf,
         users,
         stream,
+        fresh,
+        fresh_tokens,
+        uncached,
         _rt: rt,
     }
 }
@@ -192,38 +222,66 @@ const ZIPF_USERS: usize = 10_000;
 /// Presentations in the stream (cycled through by the measurement).
 const ZIPF_LENGTH: usize = 200_000;
 
-/// A verifier trusting a key of our own, a token of each of [`ZIPF_USERS`]
+/// A signing key of our own (kid `bench`), for tokens the emulator would
+/// take too long to mint.
+struct Minter {
+    pair: KeyPair,
+    header: String,
+    rng: SystemRandom,
+}
+
+impl Minter {
+    fn new() -> Self {
+        Minter {
+            pair: KeyPair::generate(KeySize::Rsa2048).expect("an RSA key"),
+            header: URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"bench","typ":"JWT"}"#),
+            rng: SystemRandom::new(),
+        }
+    }
+
+    fn keys(&self) -> KeySet {
+        let c = PublicKeyComponents::<Vec<u8>>::from(self.pair.public_key());
+        let jwks = json!({"keys": [{
+            "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "bench",
+            "n": URL_SAFE_NO_PAD.encode(&c.n), "e": URL_SAFE_NO_PAD.encode(&c.e),
+        }]});
+        KeySet::from_json(jwks.to_string().as_bytes()).expect("our JWKS parses")
+    }
+
+    fn sign(&self, claims: &Value) -> String {
+        let signed = format!(
+            "{}.{}",
+            self.header,
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut sig = vec![0u8; self.pair.public_modulus_len()];
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &self.rng, signed.as_bytes(), &mut sig)
+            .expect("signs");
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+}
+
+/// A verifier trusting `minter`'s key, a token of each of [`ZIPF_USERS`]
 /// users signed with it, and a stream of presentations in which user `k`
 /// (ranked from 1) appears with probability proportional to `1 / k`.
-fn zipf_stream(config: &Config, client_id: &str) -> (Verifier, Vec<String>, Vec<u32>) {
-    let pair = KeyPair::generate(KeySize::Rsa2048).expect("an RSA key");
-    let c = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
-    let jwks = json!({"keys": [{
-        "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "bench",
-        "n": URL_SAFE_NO_PAD.encode(&c.n), "e": URL_SAFE_NO_PAD.encode(&c.e),
-    }]});
-    let verifier = Verifier::with_keys(
-        config,
-        KeySet::from_json(jwks.to_string().as_bytes()).expect("our JWKS parses"),
-    );
-    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"bench","typ":"JWT"}"#);
+fn zipf_stream(
+    minter: &Minter,
+    config: &Config,
+    client_id: &str,
+) -> (Verifier, Vec<String>, Vec<u32>) {
+    let verifier = Verifier::with_keys(config, minter.keys());
     let now = EpochMs::now().secs();
-    let rng = SystemRandom::new();
     let users: Vec<String> = (0..ZIPF_USERS)
         .map(|i| {
-            let claims = json!({
+            minter.sign(&json!({
                 "iss": config.issuer, "token_use": "access", "client_id": client_id,
                 "sub": format!("00000000-0000-4000-8000-{i:012}"),
                 "iat": now, "auth_time": now, "exp": now + 3600,
                 "jti": format!("jti-{i}"), "origin_jti": format!("origin-{i}"),
                 "username": format!("user-{i}"), "scope": "aws.cognito.signin.user.admin",
                 "event_id": format!("event-{i}"), "version": 2,
-            });
-            let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
-            let mut sig = vec![0u8; pair.public_modulus_len()];
-            pair.sign(&RSA_PKCS1_SHA256, &rng, signed.as_bytes(), &mut sig)
-                .expect("signs");
-            format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig))
+            }))
         })
         .collect();
     // Inverse CDF of the Zipf distribution, drawn with a fixed xorshift.
@@ -288,23 +346,25 @@ fn benches(c: &mut Criterion, s: &Setup) {
     g.bench_function("verify", |b| {
         b.iter(|| ready(s.verifier.verify(black_box(&s.token), Expect::ACCESS)).expect("valid"))
     });
+    g.bench_function("sha256_token", |b| {
+        b.iter(|| digest::digest(&digest::SHA256, black_box(s.token.as_bytes())))
+    });
+    let mut next = 0usize;
+    let mut fresh = || {
+        next += 1;
+        &s.fresh_tokens[next % s.fresh_tokens.len()]
+    };
     g.bench_function("verify_new", |b| {
-        b.iter_batched(
-            || s.verifier.forget_verified(),
-            |()| ready(s.verifier.verify(black_box(&s.token), Expect::ACCESS)).expect("valid"),
-            BatchSize::PerIteration,
-        )
+        b.iter(|| ready(s.fresh.verify(black_box(fresh()), Expect::ACCESS)).expect("valid"))
     });
     g.bench_function("warm_new", |b| {
-        b.iter_batched(
-            || s.verifier.forget_verified(),
-            |()| {
-                let v =
-                    ready(s.verifier.verify(black_box(&s.token), Expect::ACCESS)).expect("valid");
-                ready(s.checker.decide(&v.claims))
-            },
-            BatchSize::PerIteration,
-        )
+        b.iter(|| {
+            let v = ready(s.fresh.verify(black_box(fresh()), Expect::ACCESS)).expect("valid");
+            ready(s.checker.decide(&v.claims))
+        })
+    });
+    g.bench_function("verify_uncached", |b| {
+        b.iter(|| ready(s.uncached.verify(black_box(&s.token), Expect::ACCESS)).expect("valid"))
     });
     g.bench_function("warm_path", |b| {
         b.iter(|| {

@@ -271,12 +271,6 @@ impl Verifier {
         self.cache.stats()
     }
 
-    /// Forgets every verified token (benchmarks of the new-token path); the
-    /// next presentation of each is checked in full.
-    pub fn forget_verified(&self) {
-        self.cache.clear();
-    }
-
     /// Whether `client` is one of ours.
     pub fn knows_client(&self, client: &str) -> bool {
         self.clients.contains(client)

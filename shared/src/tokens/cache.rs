@@ -152,13 +152,6 @@ impl VerifiedCache {
         }
     }
 
-    /// Forgets every entry (benchmarks of the new-token path).
-    pub(super) fn clear(&self) {
-        if let Some(c) = &self.cache {
-            c.clear();
-        }
-    }
-
     pub(super) fn stats(&self) -> CacheStats {
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
