@@ -140,8 +140,6 @@ pub struct Verified {
     key: Fingerprint,
     /// The key set generation in which `kid` was last seen naming `key`.
     key_generation: AtomicU64,
-    /// The decoded payload (JSON), for [`VerifiedToken::raw`].
-    payload: Box<[u8]>,
     /// Estimated size in memory, for the cache's byte bound.
     bytes: usize,
 }
@@ -165,8 +163,7 @@ impl Verified {
             + strings(&c.groups)
             + strings(&c.identity_providers)
             + self.issuer.len()
-            + self.kid.len()
-            + self.payload.len();
+            + self.kid.len();
     }
 }
 
@@ -186,12 +183,6 @@ impl VerifiedToken {
     /// The claims, owned (a copy when the cache or another caller shares them).
     pub fn into_claims(self) -> Claims {
         Arc::try_unwrap(self.0).map_or_else(|shared| shared.claims.clone(), |v| v.claims)
-    }
-
-    /// Every claim as sent, for introspection (parsed on demand: the
-    /// decision path never needs it).
-    pub fn raw(&self) -> Map<String, Value> {
-        serde_json::from_slice(&self.0.payload).unwrap_or_default()
     }
 }
 
@@ -345,7 +336,6 @@ impl Verifier {
             kid: parts.kid.as_ref().into(),
             key: *key.fingerprint(),
             key_generation: AtomicU64::new(generation),
-            payload: parts.payload.into_boxed_slice(),
             bytes: 0,
         };
         v.estimate_bytes();
@@ -463,7 +453,9 @@ impl TokenForm {
 }
 
 /// Reads the claims of a token without verifying it. Only for routing and
-/// diagnostics (never for a decision).
+/// diagnostics (never for a decision), and to show every claim of a token
+/// that [`Verifier::verify`] has just accepted (introspection): the verified
+/// result keeps only the typed claims.
 pub fn peek_claims(token: &str) -> Option<Map<String, Value>> {
     if token.len() > MAX_TOKEN_BYTES {
         return None;

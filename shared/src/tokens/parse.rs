@@ -3,8 +3,8 @@
 //! `String` per key), only the claims the checks need kept.
 //!
 //! The reading rules are those of a JSON object read with last-wins for a
-//! repeated member (as `serde_json::Map` does, so [`super::VerifiedToken::raw`]
-//! shows what was judged): a string claim is a JSON string, a number claim a
+//! repeated member (as `serde_json::Map` does, so introspection through
+//! [`super::peek_claims`] shows what was judged): a string claim is a JSON string, a number claim a
 //! whole non-negative JSON number, anything else counts as present but of the
 //! wrong type.
 
@@ -25,8 +25,8 @@ const MAX_SIGNATURE_BYTES: usize = 1024;
 /// A token split and decoded, before any key is touched.
 pub(super) struct Parts<'a> {
     pub kid: Cow<'a, str>,
-    /// The decoded payload (JSON), kept: the claims are read from it after
-    /// the signature verifies, and introspection shows it.
+    /// The decoded payload (JSON): the claims are read from it once the
+    /// signature verifies.
     pub payload: Vec<u8>,
     /// `header.payload`, the bytes the signature covers.
     pub signed: &'a [u8],
