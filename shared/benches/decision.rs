@@ -21,6 +21,10 @@
 //! is polled once and must be ready: the measured path cannot wait on the
 //! network, or the bench stops.
 //!
+//! After criterion, the ratios of the four decision paths to the raw check
+//! are measured once more interleaved (`interleaved`), so both sides of a
+//! ratio ran under the same load.
+//!
 //! With `BENCH_OUT=<dir>`, the token and the JWKS are written to
 //! `<dir>/tokens.json` and `<dir>/jwks.json`, so `bench/node/verify.mjs` measures
 //! aws-jwt-verify on the same inputs in the same `make bench` run.
@@ -31,7 +35,7 @@ use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::SystemRandom;
@@ -415,9 +419,73 @@ fn benches(c: &mut Criterion, s: &Setup) {
     }
 }
 
+/// The ratios to the raw RS256 check, measured interleaved: each round times
+/// a batch of raw checks, then a batch of each path, back to back, and the
+/// ratio is taken within the round; the medians over the rounds are printed.
+/// On a shared machine whose load changes from one criterion benchmark to the
+/// next, this keeps both sides of each ratio under the same load.
+fn interleaved(s: &Setup) {
+    const ROUNDS: usize = 1_000;
+    const SLOW: u32 = 10;
+    const FAST: u32 = 200;
+    let mut next = 0usize;
+    let per = |n: u32, f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        t.elapsed().as_nanos() as f64 / f64::from(n)
+    };
+    let names = [
+        "repeated-token verify",
+        "repeated-token warm decision",
+        "new-token verify",
+        "new-token warm decision",
+    ];
+    let mut ratios: [Vec<f64>; 4] = Default::default();
+    for _ in 0..ROUNDS {
+        let raw = per(SLOW, &mut || {
+            s.raw_key
+                .verify_sig(black_box(&s.signed), black_box(&s.signature))
+                .expect("valid signature")
+        });
+        let hit = per(FAST, &mut || {
+            ready(s.verifier.verify(black_box(&s.token), Expect::ACCESS)).expect("valid");
+        });
+        let warm = per(FAST, &mut || {
+            let v = ready(s.verifier.verify(black_box(&s.token), Expect::ACCESS)).expect("valid");
+            ready(s.checker.decide(&v.claims));
+        });
+        let mut fresh = || {
+            next += 1;
+            &s.fresh_tokens[next % s.fresh_tokens.len()]
+        };
+        let new = per(SLOW, &mut || {
+            ready(s.fresh.verify(black_box(fresh()), Expect::ACCESS)).expect("valid");
+        });
+        let warm_new = per(SLOW, &mut || {
+            let v = ready(s.fresh.verify(black_box(fresh()), Expect::ACCESS)).expect("valid");
+            ready(s.checker.decide(&v.claims));
+        });
+        for (r, x) in ratios.iter_mut().zip([hit, warm, new, warm_new]) {
+            r.push(x / raw);
+        }
+    }
+    for (name, mut r) in names.into_iter().zip(ratios) {
+        r.sort_by(f64::total_cmp);
+        eprintln!(
+            "interleaved: {name} / raw RS256 verify = {:.3}x (median of {ROUNDS} rounds; quartiles {:.3}-{:.3})",
+            r[ROUNDS / 2],
+            r[ROUNDS / 4],
+            r[3 * ROUNDS / 4]
+        );
+    }
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     let s = setup();
     benches(&mut c, &s);
     c.final_summary();
+    interleaved(&s);
 }
