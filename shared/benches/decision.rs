@@ -441,8 +441,10 @@ fn interleaved(s: &Setup) {
         "repeated-token warm decision",
         "new-token verify",
         "new-token warm decision",
+        "verify with the cache disabled",
+        "SHA-256 of the token",
     ];
-    let mut ratios: [Vec<f64>; 4] = Default::default();
+    let mut ratios: [Vec<f64>; 6] = Default::default();
     for _ in 0..ROUNDS {
         let raw = per(SLOW, &mut || {
             s.raw_key
@@ -467,7 +469,19 @@ fn interleaved(s: &Setup) {
             let v = ready(s.fresh.verify(black_box(fresh()), Expect::ACCESS)).expect("valid");
             ready(s.checker.decide(&v.claims));
         });
-        for (r, x) in ratios.iter_mut().zip([hit, warm, new, warm_new]) {
+        let uncached = per(SLOW, &mut || {
+            ready(s.uncached.verify(black_box(&s.token), Expect::ACCESS)).expect("valid");
+        });
+        let sha = per(FAST, &mut || {
+            black_box(digest::digest(
+                &digest::SHA256,
+                black_box(s.token.as_bytes()),
+            ));
+        });
+        for (r, x) in ratios
+            .iter_mut()
+            .zip([hit, warm, new, warm_new, uncached, sha])
+        {
             r.push(x / raw);
         }
     }
