@@ -333,7 +333,7 @@ impl Verifier {
             claims,
             issuer: self.issuer.as_str().into(),
             nbf,
-            kid: parts.kid.as_ref().into(),
+            kid: parts.kid.into_boxed_str(),
             key: *key.fingerprint(),
             key_generation: AtomicU64::new(generation),
             bytes: 0,

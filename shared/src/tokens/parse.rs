@@ -24,7 +24,7 @@ const MAX_SIGNATURE_BYTES: usize = 1024;
 
 /// A token split and decoded, before any key is touched.
 pub(super) struct Parts<'a> {
-    pub kid: Cow<'a, str>,
+    pub kid: String,
     /// The decoded payload (JSON): the claims are read from it once the
     /// signature verifies.
     pub payload: Vec<u8>,
@@ -61,7 +61,7 @@ pub(super) fn split(token: &str) -> Result<Parts<'_>, TokenError> {
         _ => return Err(TokenError::AlgUnsupported),
     }
     let kid = match kid {
-        Some(Scalar::Str(k)) if !k.is_empty() => Cow::Owned(k.into_owned()),
+        Some(Scalar::Str(k)) if !k.is_empty() => k.into_owned(),
         _ => return Err(TokenError::MissingKid),
     };
     if s.is_empty() {
