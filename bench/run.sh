@@ -135,10 +135,15 @@ def yes(ok: bool) -> str:
 rows = []  # metric, ours, reference, ratio, target, met
 
 raw, verify, warm, authorize, judge = (ns(b) for b in ("raw_rs256_verify", "verify", "warm_path", "authorize", "judge"))
+verify_new, warm_new = ns("verify_new"), ns("warm_new")
+zipf = json.loads((criterion.parent / "stream" / "zipf_verify" / "new" / "estimates.json").read_text())["median"]["point_estimate"]
 rows.append(("RS256 signature check, raw aws-lc-rs (the floor)", t(raw), "—", "—", "—", "—"))
-rows.append(("warm decision path: `Verifier::verify` + cached verdict", t(warm), f"{t(raw)} (raw verify)", f"{warm / raw:.2f}×", "≤ 1.30×", yes(warm / raw <= 1.30)))
-rows.append(("`authz::authorize` (warm path + principal + requirements)", t(authorize), f"{t(raw)} (raw verify)", f"{authorize / raw:.2f}×", "—", "—"))
-rows.append(("`Verifier::verify` alone", t(verify), f"{t(raw)} (raw verify)", f"{verify / raw:.2f}×", "—", "—"))
+rows.append(("repeated-token warm decision: `Verifier::verify` (verified-token cache hit) + cached verdict", t(warm), f"{t(raw)} (raw verify)", f"{warm / raw:.3f}×", "≤ 0.05×", yes(warm / raw <= 0.05)))
+rows.append(("new-token warm decision: `Verifier::verify` (full check, cache insert) + cached verdict", t(warm_new), f"{t(raw)} (raw verify)", f"{warm_new / raw:.2f}×", "≤ 1.10×", yes(warm_new / raw <= 1.10)))
+rows.append(("`authz::authorize` (repeated-token warm path + principal + requirements)", t(authorize), f"{t(raw)} (raw verify)", f"{authorize / raw:.3f}×", "—", "—"))
+rows.append(("`Verifier::verify` alone, repeated token (cache hit)", t(verify), f"{t(raw)} (raw verify)", f"{verify / raw:.3f}×", "—", "—"))
+rows.append(("`Verifier::verify` alone, new token (full check)", t(verify_new), f"{t(raw)} (raw verify)", f"{verify_new / raw:.2f}×", "—", "—"))
+rows.append(("`Verifier::verify` on a Zipf stream (10,000 users' tokens, exponent 1, default cache bounds)", f"{1e9 / zipf:,.0f} tokens/s", f"{1e9 / raw:,.0f} checks/s (raw verify)", f"{raw / zipf:.1f}×", "—", "—"))
 rows.append(("`judge` alone", t(judge), "—", "—", "—", "—"))
 
 node = json.loads((out / "node.json").read_text())
@@ -221,11 +226,17 @@ missed = [r[0] for r in rows if r[5] == "**no**"]
 
 # Where a target is missed, the figures of this run that say why.
 why = []
-if warm / raw > 1.30:
+if warm_new / raw > 1.10:
     why.append(
-        f"- **Warm path overhead** {warm / raw:.2f}×: of the {t(warm - raw)} above the signature check, "
-        f"{t(verify - raw)} is `Verifier::verify`'s own work (base64url and JSON of header and payload "
-        f"into maps, claims) and {t(warm - verify)} the cached verdict (lookup, copy of the cached state, `judge`)."
+        f"- **New-token overhead** {warm_new / raw:.2f}×: of the {t(warm_new - raw)} above the signature check, "
+        f"{t(verify_new - raw)} is `Verifier::verify`'s own work (SHA-256 of the token, base64url of the three "
+        f"parts, header and payload read into borrowed structs, claims, the cache insert) and "
+        f"{t(warm_new - verify_new)} the cached verdict (lookup, cached state, `judge`)."
+    )
+if warm / raw > 0.05:
+    why.append(
+        f"- **Repeated-token decision** {warm / raw:.3f}×: {t(verify)} is the cache hit (SHA-256 of the "
+        f"whole token, lookup, claims rechecked), {t(warm - verify)} the cached verdict."
     )
 ceiling = 1e9 / raw / ref_tps
 if ours_tps / ref_tps < 5 and ceiling < 5:
@@ -288,9 +299,14 @@ Targets missed on this run: {len(missed) or 'none'}{' (the rows marked **no**)' 
   samples). The token is a real RS256 access token from the emulator (moto),
   the keys are its JWKS parsed once (`Verifier::with_keys`). *Raw*: aws-lc-rs
   `verify_sig` with the key pre-parsed and the signature pre-decoded, nothing
-  else. *Warm path*: `Verifier::verify` (size and structure checks, base64url and
-  JSON of header and payload, `alg`/`kid`, the same signature check, `iss`,
-  `token_use`, `client_id`, `exp`/`nbf`/`iat`, typed claims) plus
+  else. *New-token warm decision*: `Verifier::verify` of a token the
+  verified-token cache does not hold (emptied before each iteration, untimed:
+  SHA-256 of the token, size and structure checks, base64url of the three
+  parts, header and payload read into borrowed structs, `alg`/`kid`, the same
+  signature check, `iss`, `token_use`, `client_id`, `exp`/`nbf`/`iat`, typed
+  claims, the cache insert); *repeated-token warm decision*: the same token
+  again (SHA-256, a cache hit, `iss`/`token_use`/`client_id`/`exp`/`nbf`/`iat`
+  rechecked, no signature check); each plus
   `Checker::decide` served from the verdict cache (a user with an earlier
   cutoff, a revoked other session and a client cutoff; one store read before
   measuring, cache TTL one hour). Every measured future is polled once and must

@@ -39,6 +39,10 @@ pub struct Config {
     /// Cognito was not (or could not be) told to revoke it.
     pub refresh_token_lifetime: Duration,
     pub leeway: Duration,
+    /// Bounds of the verified-token cache (`TOKEN_CACHE_ENTRIES`,
+    /// `TOKEN_CACHE_BYTES`); 0 in either disables it.
+    pub token_cache_entries: usize,
+    pub token_cache_bytes: u64,
     /// Name of the claim the Pre Token Generation trigger stamps; never one
     /// a user, a client or Cognito can write ([`stamp_claim`]).
     pub stamp_claim: String,
@@ -50,6 +54,8 @@ pub const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS: u64 = 86_400;
 pub const DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS: u64 = 30 * 86_400;
 pub const DEFAULT_REVOCATION_CACHE_MS: u64 = 1_000;
 pub const DEFAULT_LEEWAY_SECONDS: u64 = 5;
+pub const DEFAULT_TOKEN_CACHE_ENTRIES: u64 = 10_000;
+pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 pub const DEFAULT_SDK_OPERATION_TIMEOUT_MS: u64 = 3_000;
 pub const DEFAULT_STAMP_CLAIM: &str = "signout_epoch";
 
@@ -248,6 +254,18 @@ impl Config {
             "2592000",
         );
         let leeway = r.number("TOKEN_LEEWAY_SECONDS", DEFAULT_LEEWAY_SECONDS, 300, "5");
+        let cache_entries = r.number(
+            "TOKEN_CACHE_ENTRIES",
+            DEFAULT_TOKEN_CACHE_ENTRIES,
+            1_000_000,
+            "10000",
+        );
+        let cache_bytes = r.number(
+            "TOKEN_CACHE_BYTES",
+            DEFAULT_TOKEN_CACHE_BYTES,
+            1024 * 1024 * 1024,
+            "8388608",
+        );
         let stamp_claim = stamp_claim::read(&mut r);
         let sdk_ms = r.number(
             "SDK_OPERATION_TIMEOUT_MS",
@@ -280,6 +298,8 @@ impl Config {
             max_token_lifetime: Duration::from_secs(lifetime),
             refresh_token_lifetime: Duration::from_secs(refresh),
             leeway: Duration::from_secs(leeway),
+            token_cache_entries: cache_entries as usize,
+            token_cache_bytes: cache_bytes,
             stamp_claim,
             sdk_operation_timeout: Duration::from_millis(sdk_ms),
         })
@@ -422,6 +442,10 @@ mod tests {
         assert_eq!(c.revocation_cache, Duration::from_millis(1_000));
         assert_eq!(c.stamp_claim, "signout_epoch");
         assert_eq!(c.regions, ["eu-west-1"]);
+        assert_eq!(
+            (c.token_cache_entries, c.token_cache_bytes),
+            (10_000, 8 * 1024 * 1024)
+        );
     }
 
     #[test]
@@ -533,11 +557,14 @@ mod tests {
             ("AUTHORIZER_FAIL_OPEN", "TRUE"),
             ("REVOCATION_CACHE_MS", "0"),
             ("MAX_TOKEN_LIFETIME_SECONDS", "3600"),
+            ("TOKEN_CACHE_ENTRIES", "0"),
+            ("TOKEN_CACHE_BYTES", "65536"),
         ]);
         let c = Config::from_lookup(lookup(&env)).unwrap();
         assert_eq!(c.jwks_url.host_str(), Some("127.0.0.1"));
         assert!(c.fail_open);
         assert_eq!(c.revocation_cache, Duration::ZERO);
         assert_eq!(c.max_token_lifetime, Duration::from_secs(3600));
+        assert_eq!((c.token_cache_entries, c.token_cache_bytes), (0, 65_536));
     }
 }

@@ -6,6 +6,8 @@
 //! which general crates fold together.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,10 +16,21 @@ use serde_json::{Map, Value};
 use crate::config::Config;
 use crate::model::{ClientId, EpochMs, OriginJti, Sub, TokenUse};
 
+mod cache;
+#[cfg(test)]
+mod cache_tests;
 mod keys;
+mod parse;
+#[cfg(test)]
+mod parse_tests;
+#[cfg(test)]
+mod signer;
 
-use keys::Keys;
+pub use cache::CacheStats;
+use cache::VerifiedCache;
+use keys::{Fingerprint, Keys};
 pub use keys::{JWKS_REFETCH_INTERVAL, JWKS_RETRY_INTERVAL, KeySet, MAX_JWKS_BYTES};
+use parse::{Payload, Scalar};
 
 /// Longest token accepted. Cognito tokens are 1-4 KB; groups and custom claims
 /// can grow them, so leave room, but refuse anything that could be abuse.
@@ -115,12 +128,62 @@ pub struct Claims {
     pub identity_providers: Vec<String>,
 }
 
-/// A token whose signature and claims have been verified.
-#[derive(Clone, Debug)]
-pub struct VerifiedToken {
+/// What a signature check concluded about one token: its claims and what
+/// is checked again on every use. Shared (by `Arc`) between the verified-token
+/// cache and every [`VerifiedToken`] handed out for the same token.
+#[derive(Debug)]
+pub struct Verified {
     pub claims: Claims,
-    /// Every claim as sent, for introspection.
-    pub raw: Map<String, Value>,
+    issuer: Box<str>,
+    nbf: Option<u64>,
+    kid: Box<str>,
+    key: Fingerprint,
+    /// The key set generation in which `kid` was last seen naming `key`.
+    key_generation: AtomicU64,
+    /// Estimated size in memory, for the cache's byte bound.
+    bytes: usize,
+}
+
+impl Verified {
+    fn estimate_bytes(&mut self) {
+        let c = &self.claims;
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+        let strings = |v: &Vec<String>| {
+            v.capacity() * std::mem::size_of::<String>()
+                + v.iter().map(String::capacity).sum::<usize>()
+        };
+        self.bytes = std::mem::size_of::<Verified>()
+            + cache::ENTRY_OVERHEAD_BYTES
+            + c.sub.0.capacity()
+            + c.client_id.0.capacity()
+            + opt(&c.jti)
+            + c.origin_jti.as_ref().map_or(0, |o| o.as_str().len())
+            + opt(&c.username)
+            + opt(&c.scope)
+            + strings(&c.groups)
+            + strings(&c.identity_providers)
+            + self.issuer.len()
+            + self.kid.len();
+    }
+}
+
+/// A token whose signature and claims have been verified. Cheap to clone:
+/// the verification result is shared, never copied.
+#[derive(Clone, Debug)]
+pub struct VerifiedToken(Arc<Verified>);
+
+impl std::ops::Deref for VerifiedToken {
+    type Target = Verified;
+    fn deref(&self) -> &Verified {
+        &self.0
+    }
+}
+
+impl VerifiedToken {
+    /// The claims, owned (a copy when the cache or another caller shares them).
+    pub fn into_claims(self) -> Claims {
+        Arc::try_unwrap(self.0).map_or_else(|shared| shared.claims.clone(), |v| v.claims)
+    }
 }
 
 /// What the caller expects of a token.
@@ -157,6 +220,8 @@ pub struct Verifier {
     leeway: u64,
     stamp_claim: String,
     keys: Keys,
+    cache: VerifiedCache,
+    signature_checks: AtomicU64,
 }
 
 impl Verifier {
@@ -177,12 +242,24 @@ impl Verifier {
             leeway: config.leeway.as_secs(),
             stamp_claim: config.stamp_claim.clone(),
             keys,
+            cache: VerifiedCache::new(config.token_cache_entries, config.token_cache_bytes),
+            signature_checks: AtomicU64::new(0),
         }
     }
 
     /// How many times the JWKS was fetched (for tests and benchmarks).
     pub fn jwks_fetches(&self) -> u64 {
         self.keys.fetches()
+    }
+
+    /// How many RSA signature checks this verifier ran (for tests and benchmarks).
+    pub fn signature_checks(&self) -> u64 {
+        self.signature_checks.load(Ordering::Relaxed)
+    }
+
+    /// The verified-token cache's counters and size.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
     }
 
     /// Whether `client` is one of ours.
@@ -202,163 +279,144 @@ impl Verifier {
         expect: Expect,
         now: u64,
     ) -> Result<VerifiedToken, TokenError> {
-        let parts = split(token)?;
-        let key = self.keys.get(&parts.kid).await?;
-        key.verify_sig(parts.signed.as_bytes(), &parts.signature)
-            .map_err(|_| TokenError::BadSignature)?;
-        let raw = decode_json(parts.payload)?;
-        let claims = self.check_claims(&raw, expect, now)?;
-        Ok(VerifiedToken { claims, raw })
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Oversized);
+        }
+        let hash = self.cache.enabled().then(|| cache::hash(token));
+        if let Some(h) = &hash
+            && let Some(hit) = self.cache.get(h)
+        {
+            if self.key_still_trusted(&hit) {
+                self.admit(&hit, expect, now)?;
+                return Ok(VerifiedToken(hit));
+            }
+            // The key left the JWKS (or changed): forget, and check afresh.
+            self.cache.remove(h);
+        }
+        let verified = Arc::new(self.check_signature(token).await?);
+        self.admit(&verified, expect, now)?;
+        if let Some(h) = hash {
+            self.cache.insert(h, Arc::clone(&verified));
+        }
+        Ok(VerifiedToken(verified))
     }
 
-    fn check_claims(
-        &self,
-        raw: &Map<String, Value>,
-        expect: Expect,
-        now: u64,
-    ) -> Result<Claims, TokenError> {
-        let s = |k: &str| raw.get(k).and_then(Value::as_str);
-        let n = |k: &str| raw.get(k).and_then(Value::as_u64);
+    /// Whether the key that verified a cached token is still in the JWKS:
+    /// one atomic read while the key set has not changed since.
+    fn key_still_trusted(&self, v: &Verified) -> bool {
+        let now = self.keys.generation();
+        if v.key_generation.load(Ordering::Acquire) == now {
+            return true;
+        }
+        let held = self.keys.still_holds(&v.kid, &v.key);
+        if held {
+            v.key_generation.store(now, Ordering::Release);
+        }
+        held
+    }
 
-        if s("iss") != Some(self.issuer.as_str()) {
+    /// The full check of a token not in the cache: structure, key, RSA
+    /// signature, then the claims that do not depend on the clock or the caller.
+    async fn check_signature(&self, token: &str) -> Result<Verified, TokenError> {
+        let parts = parse::split(token)?;
+        // Read before the key: a fetch inside `get` raises it, and the key
+        // may come from that set, so the entry is rechecked on its next hit.
+        let generation = self.keys.generation();
+        let key = self.keys.get(&parts.kid).await?;
+        self.signature_checks.fetch_add(1, Ordering::Relaxed);
+        if !key.verify(parts.signed, parts.signature()) {
+            return Err(TokenError::BadSignature);
+        }
+        let p = parse::read_payload(&parts.payload, &self.stamp_claim)?;
+        let (claims, nbf) = self.read_claims(p)?;
+        let mut v = Verified {
+            claims,
+            issuer: self.issuer.as_str().into(),
+            nbf,
+            kid: parts.kid.into_boxed_str(),
+            key: *key.fingerprint(),
+            key_generation: AtomicU64::new(generation),
+            bytes: 0,
+        };
+        v.estimate_bytes();
+        Ok(v)
+    }
+
+    /// The claims, typed, and `nbf`; refuses what no caller could accept
+    /// (another issuer or client, a missing or mistyped claim).
+    fn read_claims(&self, p: Payload<'_>) -> Result<(Claims, Option<u64>), TokenError> {
+        let s = Payload::str;
+        let n = Payload::num;
+        if s(&p.iss) != Some(self.issuer.as_str()) {
             return Err(TokenError::WrongIssuer);
         }
-        let token_use = match s("token_use") {
+        let token_use = match s(&p.token_use) {
             Some("access") => TokenUse::Access,
             Some("id") => TokenUse::Id,
             _ => return Err(TokenError::WrongTokenUse),
         };
-        if expect.token_use.is_some_and(|t| t != token_use) {
-            return Err(TokenError::WrongTokenUse);
-        }
         let client = match token_use {
-            TokenUse::Access => s("client_id"),
-            TokenUse::Id => s("aud"),
+            TokenUse::Access => s(&p.client_id),
+            TokenUse::Id => s(&p.aud),
         }
         .ok_or(TokenError::MissingClaim)?;
         if !self.clients.contains(client) {
             return Err(TokenError::WrongClient);
         }
-        let sub = s("sub")
+        let sub = s(&p.sub)
             .filter(|v| !v.is_empty())
             .ok_or(TokenError::MissingClaim)?;
-        let exp = n("exp").ok_or(TokenError::MissingClaim)?;
-        let iat = n("iat").ok_or(TokenError::MissingClaim)?;
-        if !expect.allow_expired && now >= exp.saturating_add(self.leeway) {
-            return Err(TokenError::Expired);
-        }
-        if let Some(nbf) = raw.get("nbf") {
-            let nbf = nbf.as_u64().ok_or(TokenError::MissingClaim)?;
-            if nbf > now.saturating_add(self.leeway) {
-                return Err(TokenError::NotYetValid);
-            }
-        }
-        if iat > now.saturating_add(self.leeway) {
-            return Err(TokenError::NotYetValid);
-        }
-        let groups = match raw.get("cognito:groups") {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-            _ => Vec::new(),
+        let exp = n(&p.exp).ok_or(TokenError::MissingClaim)?;
+        let iat = n(&p.iat).ok_or(TokenError::MissingClaim)?;
+        let nbf = match &p.nbf {
+            None => None,
+            Some(v) => Some(v.as_u64().ok_or(TokenError::MissingClaim)?),
         };
-        let identity_providers = match raw.get("identities") {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|i| i.get("providerName").and_then(Value::as_str))
-                .map(str::to_owned)
-                .collect(),
-            _ => Vec::new(),
-        };
-        Ok(Claims {
+        let claims = Claims {
             sub: Sub(sub.to_owned()),
             token_use,
             client_id: ClientId(client.to_owned()),
             iat,
             exp,
-            auth_time: n("auth_time"),
-            jti: s("jti").map(str::to_owned),
-            origin_jti: s("origin_jti").map(OriginJti::from),
-            username: s("username")
-                .or_else(|| s("cognito:username"))
+            auth_time: n(&p.auth_time),
+            jti: s(&p.jti).map(str::to_owned),
+            origin_jti: s(&p.origin_jti).map(OriginJti::from),
+            username: s(&p.username)
+                .or_else(|| s(&p.cognito_username))
                 .map(str::to_owned),
-            scope: s("scope").map(str::to_owned),
-            groups,
-            stamp: stamp_value(raw.get(&self.stamp_claim)),
-            identity_providers,
-        })
+            scope: s(&p.scope).map(str::to_owned),
+            stamp: p.stamp.as_ref().and_then(Scalar::as_stamp),
+            groups: p.groups,
+            identity_providers: p.identity_providers,
+        };
+        Ok((claims, nbf))
     }
-}
 
-/// Cognito's Pre Token Generation trigger can only add string claims to ID
-/// tokens in V1, so the stamp may arrive as a number or a decimal string.
-fn stamp_value(v: Option<&Value>) -> Option<EpochMs> {
-    match v? {
-        Value::Number(n) => n.as_u64().map(EpochMs),
-        Value::String(s) => s.parse().ok().map(EpochMs),
-        _ => None,
-    }
-}
-
-struct Parts<'a> {
-    kid: String,
-    payload: &'a str,
-    signed: &'a str,
-    signature: Vec<u8>,
-}
-
-/// Structural checks before any key is touched.
-fn split(token: &str) -> Result<Parts<'_>, TokenError> {
-    if token.is_empty() {
-        return Err(TokenError::Empty);
-    }
-    if token.len() > MAX_TOKEN_BYTES {
-        return Err(TokenError::Oversized);
-    }
-    let mut it = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (it.next(), it.next(), it.next(), it.next()) else {
-        return Err(TokenError::Malformed);
-    };
-    let header = decode_json(h)?;
-    match header.get("alg").and_then(Value::as_str) {
-        Some("RS256") => {}
-        Some(a) if a.eq_ignore_ascii_case("none") => return Err(TokenError::AlgNone),
-        Some(a) if a.starts_with("HS") => return Err(TokenError::AlgHmac),
-        _ => return Err(TokenError::AlgUnsupported),
-    }
-    let kid = header
-        .get("kid")
-        .and_then(Value::as_str)
-        .filter(|k| !k.is_empty())
-        .ok_or(TokenError::MissingKid)?
-        .to_owned();
-    if s.is_empty() {
-        return Err(TokenError::BadSignature);
-    }
-    let signature = URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|_| TokenError::NotBase64Url)?;
-    // Decode the payload now too, so a token that cannot be read never costs a signature check.
-    if p.is_empty() || URL_SAFE_NO_PAD.decode(p).is_err() {
-        return Err(TokenError::NotBase64Url);
-    }
-    Ok(Parts {
-        kid,
-        payload: p,
-        signed: &token[..h.len() + 1 + p.len()],
-        signature,
-    })
-}
-
-fn decode_json(part: &str) -> Result<Map<String, Value>, TokenError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| TokenError::NotBase64Url)?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err(TokenError::NotJson),
+    /// What is checked on every use of a verified token, cached or not:
+    /// issuer, the caller's token use, our client, `exp`, `nbf`, `iat`.
+    fn admit(&self, v: &Verified, expect: Expect, now: u64) -> Result<(), TokenError> {
+        let c = &v.claims;
+        if *v.issuer != *self.issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        if expect.token_use.is_some_and(|t| t != c.token_use) {
+            return Err(TokenError::WrongTokenUse);
+        }
+        if !self.clients.contains(c.client_id.as_str()) {
+            return Err(TokenError::WrongClient);
+        }
+        if !expect.allow_expired && now >= c.exp.saturating_add(self.leeway) {
+            return Err(TokenError::Expired);
+        }
+        if v.nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(self.leeway))
+        {
+            return Err(TokenError::NotYetValid);
+        }
+        if c.iat > now.saturating_add(self.leeway) {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(())
     }
 }
 
@@ -395,16 +453,20 @@ impl TokenForm {
 }
 
 /// Reads the claims of a token without verifying it. Only for routing and
-/// diagnostics (never for a decision).
+/// diagnostics (never for a decision), and to show every claim of a token
+/// that [`Verifier::verify`] has just accepted (introspection): the verified
+/// result keeps only the typed claims.
 pub fn peek_claims(token: &str) -> Option<Map<String, Value>> {
     if token.len() > MAX_TOKEN_BYTES {
         return None;
     }
-    decode_json(token.split('.').nth(1)?).ok()
+    let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
+    serde_json::from_slice(&payload).ok()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::parse::{Scalar, split};
     use super::*;
 
     fn b64(s: &str) -> String {
@@ -506,10 +568,11 @@ mod tests {
 
     #[test]
     fn stamps_accept_numbers_and_decimal_strings() {
-        assert_eq!(stamp_value(Some(&Value::from(12u64))), Some(EpochMs(12)));
-        assert_eq!(stamp_value(Some(&Value::from("34"))), Some(EpochMs(34)));
-        assert_eq!(stamp_value(Some(&Value::from("x"))), None);
-        assert_eq!(stamp_value(Some(&Value::from(-1))), None);
-        assert_eq!(stamp_value(None), None);
+        let stamp = |json: &str| serde_json::from_str::<Scalar>(json).unwrap().as_stamp();
+        assert_eq!(stamp("12"), Some(EpochMs(12)));
+        assert_eq!(stamp(r#""34""#), Some(EpochMs(34)));
+        assert_eq!(stamp(r#""x""#), None);
+        assert_eq!(stamp("-1"), None);
+        assert_eq!(stamp("1.5"), None);
     }
 }

@@ -21,7 +21,7 @@ async fn claims(app: &App, t: &Tokens) -> Claims {
         .verify(&t.access, Expect::ACCESS)
         .await
         .expect("the emulator's token verifies")
-        .claims
+        .into_claims()
 }
 
 /// The DynamoDB answer bytes of one authorizer cache miss for `claims`.

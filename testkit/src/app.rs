@@ -84,7 +84,7 @@ pub async fn claims_as(
     expect: signout::tokens::Expect,
 ) -> signout::tokens::Claims {
     match app.verifier.verify(token, expect).await {
-        Ok(v) => v.claims,
+        Ok(v) => v.claims.clone(),
         Err(e) => panic!("the token does not verify: {}", e.code()),
     }
 }

@@ -270,7 +270,7 @@ async fn session(app: &App, req: &Request) -> ApiResult {
     }
     Ok(json_response(
         StatusCode::OK,
-        &json!({"active": true, "claims": Value::Object(verified.raw)}),
+        &json!({"active": true, "claims": Value::Object(signout::tokens::peek_claims(token).unwrap_or_default())}),
     ))
 }
 

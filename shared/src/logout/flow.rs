@@ -175,7 +175,7 @@ impl Logout {
             Some(token) => match app.verifier.verify(token, Expect::ID_HINT).await {
                 Ok(verified) => {
                     self.hint_fresh_enough(app, &verified.claims, EpochMs::now().secs())?;
-                    Some(verified.claims)
+                    Some(verified.claims.clone())
                 }
                 // Our keys are unreachable, which says nothing about the
                 // token: sign out without naming a session when the query

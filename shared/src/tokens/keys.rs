@@ -13,12 +13,18 @@
 //! [`TokenError::UnknownKid`], which blames the token. After a failure the
 //! next fetch may start [`JWKS_RETRY_INTERVAL`] later; keys fetched before
 //! the failure stay in use.
+//!
+//! Each successful fetch raises the key set's generation ([`Keys::generation`]),
+//! so the verified-token cache (`tokens::cache`) can tell, with one atomic
+//! read, whether a cached token's key may have left the JWKS since it was
+//! checked, and only then look the key up again ([`Keys::still_holds`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::digest;
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -49,10 +55,42 @@ struct Jwk {
     use_: Option<String>,
 }
 
+/// One signing key, parsed once, and a fingerprint of its material (SHA-256
+/// of `n` and `e`): a cached token stays trusted only while its `kid` still
+/// names the same key material.
+pub(super) struct Key {
+    parsed: ParsedPublicKey,
+    fingerprint: Fingerprint,
+}
+
+/// SHA-256 over a key's modulus and exponent.
+pub(super) type Fingerprint = [u8; 32];
+
+impl Key {
+    pub(super) fn verify(&self, signed: &[u8], signature: &[u8]) -> bool {
+        self.parsed.verify_sig(signed, signature).is_ok()
+    }
+
+    pub(super) fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+}
+
+fn fingerprint(n: &[u8], e: &[u8]) -> Fingerprint {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    // Lengths first, so no split of the same bytes between n and e collides.
+    ctx.update(&(n.len() as u64).to_be_bytes());
+    ctx.update(n);
+    ctx.update(e);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
 /// The signing keys of a pool, parsed once.
 #[derive(Clone, Default)]
 pub struct KeySet {
-    keys: HashMap<String, Arc<ParsedPublicKey>>,
+    keys: HashMap<String, Arc<Key>>,
 }
 
 impl KeySet {
@@ -79,7 +117,14 @@ impl KeySet {
                 e: &e[..],
             };
             if let Ok(parsed) = components.to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256) {
-                keys.insert(kid, Arc::new(parsed));
+                let fingerprint = fingerprint(&n, &e);
+                keys.insert(
+                    kid,
+                    Arc::new(Key {
+                        parsed,
+                        fingerprint,
+                    }),
+                );
             }
         }
         Ok(KeySet { keys })
@@ -93,7 +138,7 @@ impl KeySet {
         self.keys.is_empty()
     }
 
-    fn get(&self, kid: &str) -> Option<Arc<ParsedPublicKey>> {
+    fn get(&self, kid: &str) -> Option<Arc<Key>> {
         self.keys.get(kid).cloned()
     }
 }
@@ -121,6 +166,8 @@ pub(super) struct Keys {
     cache: RwLock<KeyCache>,
     fetch_lock: tokio::sync::Mutex<()>,
     fetches: AtomicU64,
+    /// Raised each time a fetched key set replaces the one in use.
+    generation: AtomicU64,
 }
 
 impl Keys {
@@ -149,6 +196,7 @@ impl Keys {
             }),
             fetch_lock: tokio::sync::Mutex::new(()),
             fetches: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -157,15 +205,40 @@ impl Keys {
         self.fetches.load(Ordering::Relaxed)
     }
 
+    /// Moves the last fetch `by` into the past, as if that time had passed
+    /// (tests of key rotation, which would otherwise wait out the interval).
+    #[cfg(test)]
+    pub(super) fn backdate_last_fetch(&self, by: Duration) {
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        cache.last_fetch = cache.last_fetch.and_then(|t| t.checked_sub(by));
+    }
+
+    /// Which key set is in use: changes whenever a fetch replaces it.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Whether `kid` still names the key material `fingerprint` (no fetch).
+    pub(super) fn still_holds(&self, kid: &str, fingerprint: &Fingerprint) -> bool {
+        self.cached(kid)
+            .is_some_and(|k| k.fingerprint() == fingerprint)
+    }
+
+    /// Puts a fetched key set in use, in place of the previous one.
+    fn install(cache: &mut KeyCache, generation: &AtomicU64, keys: KeySet) {
+        cache.keys = keys;
+        generation.fetch_add(1, Ordering::Release);
+    }
+
     /// The key named `kid`: from the cache, or after a fetch when allowed.
-    pub(super) async fn get(&self, kid: &str) -> Result<Arc<ParsedPublicKey>, TokenError> {
+    pub(super) async fn get(&self, kid: &str) -> Result<Arc<Key>, TokenError> {
         match self.cached(kid) {
             Some(k) => Ok(k),
             None => self.refresh_for(kid).await,
         }
     }
 
-    fn cached(&self, kid: &str) -> Option<Arc<ParsedPublicKey>> {
+    fn cached(&self, kid: &str) -> Option<Arc<Key>> {
         self.cache
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -174,7 +247,7 @@ impl Keys {
     }
 
     /// Fetches the JWKS unless a fetch happened within the interval, then looks `kid` up again.
-    async fn refresh_for(&self, kid: &str) -> Result<Arc<ParsedPublicKey>, TokenError> {
+    async fn refresh_for(&self, kid: &str) -> Result<Arc<Key>, TokenError> {
         let KeySource::Url { url, http } = &self.source else {
             return Err(TokenError::UnknownKid);
         };
@@ -205,7 +278,7 @@ impl Keys {
         cache.last_fetch = Some(Instant::now());
         match fetched {
             Ok(keys) => {
-                cache.keys = keys;
+                Self::install(&mut cache, &self.generation, keys);
                 cache.last_failed = false;
                 cache.keys.get(kid).ok_or(TokenError::UnknownKid)
             }

@@ -31,7 +31,7 @@ async fn an_unreachable_store_makes_the_check_deny_unless_fail_open() {
         .verify(&t.access, Expect::ACCESS)
         .await
         .unwrap()
-        .claims;
+        .into_claims();
     assert_eq!(closed.checker.decide(&claims).await, Decision::Allow);
     emu.kill();
 
