@@ -166,7 +166,7 @@ def _answer(start_response, status: str, body: bytes = b"", headers=()):
     if body:
         base += [
             ("Content-Type", "text/html; charset=utf-8"),
-            ("Content-Security-Policy", "default-src 'none'; form-action 'self'"),
+            ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
             ("X-Frame-Options", "DENY"),
         ]
     start_response(status, base + list(headers))

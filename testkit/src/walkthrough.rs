@@ -109,21 +109,41 @@ impl Running {
 
 /// Starts the emulator (which calls our trigger), seeds it, and starts the functions.
 pub async fn start(lambda_port: Option<u16>) -> Running {
+    start_with(lambda_port, |f, port| {
+        let logout_urls = json!({ f.client_id.clone(): [TARGET] }).to_string();
+        let callback = format!("http://localhost:{port}/lambda-url/logout/logout/callback");
+        let cookies = r#"[{"name":"app_session","path":"/","http_only":true,"same_site":"Lax"},{"name":"refresh_token","path":"/","http_only":true,"same_site":"Strict"}]"#;
+        [
+            ("COGNITO_DOMAIN", "https://auth.example.com".to_owned()),
+            ("LOGOUT_URLS", logout_urls),
+            ("LOGOUT_CALLBACK_URL", callback),
+            ("LOGOUT_STATE_KEY", STATE_KEY.to_owned()),
+            ("LOGOUT_COOKIES", cookies.to_owned()),
+            ("LOGOUT_REFRESH_COOKIE", "refresh_token".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    })
+    .await
+}
+
+/// [`start`] with the logout function's settings of `logout_env(fixture,
+/// lambda port)`; the fixture can be changed there (clients, domain).
+pub async fn start_with<F>(lambda_port: Option<u16>, logout_env: F) -> Running
+where
+    F: FnOnce(&Fixture, u16) -> Vec<(String, String)>,
+{
     let port = lambda_port.unwrap_or_else(free_port);
     let emu = start_emulator_with_lambda(&format!("http://127.0.0.1:{port}"));
     let f = Fixture::on(&emu.endpoint).await;
     f.attach_trigger("V2_0").await;
-    let logout_urls = json!({ f.client_id.clone(): [TARGET] }).to_string();
-    let callback = format!("http://localhost:{port}/lambda-url/logout/logout/callback");
-    let cookies = r#"[{"name":"app_session","path":"/","http_only":true,"same_site":"Lax"},{"name":"refresh_token","path":"/","http_only":true,"same_site":"Strict"}]"#;
-    let env = f.function_env(&[
-        ("COGNITO_DOMAIN", "https://auth.example.com"),
-        ("LOGOUT_URLS", &logout_urls),
-        ("LOGOUT_CALLBACK_URL", &callback),
-        ("LOGOUT_STATE_KEY", STATE_KEY),
-        ("LOGOUT_COOKIES", cookies),
-        ("LOGOUT_REFRESH_COOKIE", "refresh_token"),
-    ]);
+    let extra = logout_env(&f, port);
+    let pairs: Vec<(&str, &str)> = extra
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let env = f.function_env(&pairs);
     let watch = LambdaWatch::start(port, &env);
     // cargo lambda watch builds and starts a function on its first invoke; do
     // it now, so the emulator's trigger call (5 s limit, as at Cognito) finds it warm.
