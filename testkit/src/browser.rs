@@ -44,6 +44,9 @@ pub fn logout_env(f: &Fixture) -> Vec<(String, String)> {
         ("LOGOUT_STATE_KEY", STATE_KEY.to_owned()),
         ("LOGOUT_COOKIES", COOKIES.to_owned()),
         ("LOGOUT_REFRESH_COOKIE", "refresh_token".to_owned()),
+        // The default, spelled out: a valid hint signs out at once, anything
+        // else asks the user first.
+        ("LOGOUT_CONFIRM", "auto".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
