@@ -14,12 +14,15 @@ import tempfile
 
 import boto3
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from sites import ROOT, Sites
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SHOTS = os.path.join(ROOT, "target", "browser-screenshots")
+# Upper bounds for a loaded two-core machine, not delays: every wait ends as
+# soon as its condition holds.
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +80,7 @@ def browser(sites):
 def context(browser):
     """A fresh profile's cookie jar; the sites' test certificate accepted."""
     c = browser.new_context(ignore_https_errors=True, locale="en-US")
+    c.set_default_timeout(60_000)
     yield c
     c.close()
 
