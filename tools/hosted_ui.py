@@ -34,18 +34,34 @@ goes to moto as before. What it serves, as AWS documents the endpoints:
   expires_in, token_type}`, or `{"error": "invalid_grant" | "invalid_client"
   | "unsupported_grant_type"}` with 400.
 
+* Federation with an OIDC provider the pool has (CreateIdentityProvider,
+  ProviderType OIDC, `authorize_url` in ProviderDetails):
+  `/oauth2/authorize?identity_provider=<name>&client_id=..&redirect_uri=..&response_type=code`
+  sends the browser to the provider's `authorize_url` (its `client_id`,
+  `redirect_uri=https://<domain>/oauth2/idpresponse`, `state`); the provider
+  returns to `/oauth2/idpresponse?code=..&state=..`, where Cognito links the
+  federated user `<name>_<subject>` (created on first sign-in) and mints
+  tokens whose ID token carries the `identities` claim, then returns to the
+  app as after a sign-in. Simplification: the emulator does not call the
+  provider's token endpoint (test providers live on host names only the
+  browser resolves); it takes the code as the provider's subject, so use it
+  only with a test provider.
+
 The session cookie's value is an opaque random id; the emulator keeps the
 session (pool, user, expiry) in memory. Pages are fixed HTML that reflects
 no input except the hidden form fields, escaped.
 """
 
 import base64
+import datetime
 import html
+import json
 import secrets
 import threading
 import time
 import urllib.parse
 
+from joserfc import jwt as jose_jwt
 from moto.cognitoidp import models as cognito_models
 from moto.core.exceptions import JsonRESTError
 
@@ -57,6 +73,7 @@ ERROR_TEXT = "An error was encountered with the requested page."
 _lock = threading.Lock()
 _sessions: dict[str, tuple[str, str, float]] = {}  # id -> (pool id, username, expiry)
 _codes: dict[str, dict] = {}  # code -> {pool, client, redirect_uri, tokens, expiry}
+_federating: dict[str, dict] = {}  # our state at the provider -> the app's request
 
 
 def _backends():
@@ -350,8 +367,6 @@ def _token(req, start_response, pool):
     ):
         return oauth_error("invalid_grant")
     t = grant["tokens"]
-    import json
-
     body = json.dumps(
         {
             "id_token": t["IdToken"],
@@ -369,6 +384,81 @@ def _token(req, start_response, pool):
     return [body]
 
 
+def _federate(req, start_response, pool):
+    client_id = req.param("client_id")
+    client = _client(pool, client_id)
+    redirect_uri = req.param("redirect_uri")
+    provider = pool.identity_providers.get(req.param("identity_provider"))
+    if client is None or redirect_uri not in (client.extended_config.get("CallbackURLs") or []):
+        return _error(start_response, client_id)
+    details = (provider.extended_config.get("ProviderDetails") or {}) if provider else {}
+    if not details.get("authorize_url") or req.param("response_type") != "code":
+        return _error(start_response, client_id, "invalid_request")
+    ours = secrets.token_urlsafe(24)
+    with _lock:
+        _federating[ours] = {
+            "client": client.id,
+            "redirect_uri": redirect_uri,
+            "state": req.param("state"),
+            "provider": provider.name,
+            "expiry": time.time() + CODE_SECONDS,
+        }
+    scheme = "https" if req.https else "http"
+    back = f"{scheme}://{req.environ.get('HTTP_HOST', '')}/oauth2/idpresponse"
+    query = urllib.parse.urlencode(
+        {
+            "client_id": details.get("client_id", ""),
+            "redirect_uri": back,
+            "response_type": "code",
+            "scope": details.get("authorize_scopes", "openid"),
+            "state": ours,
+        }
+    )
+    return _redirect(start_response, f"{details['authorize_url']}?{query}")
+
+
+def _idp_response(req, start_response, backend, pool):
+    with _lock:
+        pending = _federating.pop(req.param("state") or "", None)
+    subject = req.param("code")
+    if pending is None or pending["expiry"] < time.time() or not subject:
+        return _error(start_response, None, "invalid_request")
+    client = pool.clients.get(pending["client"])
+    username = f"{pending['provider']}_{subject}"
+    user = pool._get_user(username)
+    if user is None:
+        backend.admin_create_user(pool.id, username, "SUPPRESS", None, [])
+        backend.admin_set_user_password(pool.id, username, secrets.token_urlsafe(24) + "aA1!", True)
+        user = pool._get_user(username)
+    tokens = _tokens_for_session(backend, pool, client, user)
+    if not tokens:
+        return _error(start_response, client.id, "invalid_request")
+    claims = json.loads(
+        base64.urlsafe_b64decode(tokens["IdToken"].split(".")[1] + "==")
+    )
+    claims["identities"] = [
+        {
+            "userId": subject,
+            "providerName": pending["provider"],
+            "providerType": "OIDC",
+            "issuer": None,
+            "primary": "true",
+            "dateCreated": str(int(datetime.datetime.now().timestamp() * 1000)),
+        }
+    ]
+    tokens = dict(tokens, IdToken=jose_jwt.encode({"kid": "dummy", "alg": "RS256"}, claims, pool.json_web_key))
+    sid = secrets.token_urlsafe(32)
+    with _lock:
+        _sessions[sid] = (pool.id, user.username, time.time() + SESSION_SECONDS)
+    code = _issue_code(pool, client, pending["redirect_uri"], tokens)
+    back = [("code", code)] + ([("state", pending["state"])] if pending["state"] is not None else [])
+    return _redirect(
+        start_response,
+        _with_query(pending["redirect_uri"], back),
+        [("Set-Cookie", _cookie(req, sid, SESSION_SECONDS))],
+    )
+
+
 def handle(environ, start_response):
     """Answers a hosted-UI request; None when `environ` is not one."""
     found = _domain_of(environ.get("HTTP_HOST", ""))
@@ -378,6 +468,10 @@ def handle(environ, start_response):
     req = _Request(environ)
     if req.path == "/logout" and req.method == "GET":
         return _logout(req, start_response, pool)
+    if req.path == "/oauth2/authorize" and req.param("identity_provider"):
+        return _federate(req, start_response, pool)
+    if req.path == "/oauth2/idpresponse":
+        return _idp_response(req, start_response, backend, pool)
     if req.path in ("/login", "/oauth2/authorize") and req.method in ("GET", "POST"):
         if req.path == "/oauth2/authorize":
             return _redirect(start_response, "/login?" + environ.get("QUERY_STRING", ""))

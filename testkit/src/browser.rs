@@ -9,6 +9,7 @@
 //! | `https://app.test` | the application (a page the suite serves) |
 //! | `https://api.test` | our functions, as API Gateway would call them |
 //! | `https://auth.test` | Cognito's hosted UI: the pool's custom domain, served by the emulator |
+//! | `https://idp.test` | a federated OpenID provider, the pool's identity provider `IdP` |
 //!
 //! The public client registers `https://api.test/logout/callback` as its
 //! sign-out URL and `https://app.test/callback` as its callback URL, as
@@ -47,6 +48,10 @@ pub fn logout_env(f: &Fixture) -> Vec<(String, String)> {
         // The default, spelled out: a valid hint signs out at once, anything
         // else asks the user first.
         ("LOGOUT_CONFIRM", "auto".to_owned()),
+        (
+            "IDP_LOGOUT_ENDPOINTS",
+            json!({"IdP": {"end_session_endpoint": "https://idp.test/logout", "client_id": "cognito-at-idp"}}).to_string(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -68,9 +73,22 @@ pub async fn start(lambda_port: Option<u16>) -> Running {
         .allowed_o_auth_scopes("openid")
         .allowed_o_auth_flows_user_pool_client(true)
         .supported_identity_providers("COGNITO")
+        .supported_identity_providers("IdP")
         .send()
         .await
         .expect("register the client's URLs");
+    f.idp
+        .create_identity_provider()
+        .user_pool_id(&f.pool_id)
+        .provider_name("IdP")
+        .provider_type(idp::types::IdentityProviderTypeType::Oidc)
+        .provider_details("authorize_url", "https://idp.test/authorize")
+        .provider_details("client_id", "cognito-at-idp")
+        .provider_details("authorize_scopes", "openid")
+        .provider_details("oidc_issuer", "https://idp.test")
+        .send()
+        .await
+        .expect("create the federated provider");
     f.idp
         .create_user_pool_domain()
         .user_pool_id(&f.pool_id)

@@ -10,6 +10,7 @@ in production. The front dispatches on the Host header:
 | `app.test` | the application: a page that signs in through the hosted UI, keeps its tokens in `sessionStorage`, asks `GET https://api.test/session` whether it is signed in, and links to `/logout` |
 | `api.test` | our functions under `cargo lambda watch`, as API Gateway (HTTP API, payload 2.0) calls them: `/logout*` the logout function, everything else the sign-out API; CORS for `https://app.test`, as the API's CORS configuration would answer; and `/_app/signed-in`, a stand-in for the application's backend on the API domain, which sets its session and refresh-token cookies at sign-in |
 | `auth.test` | the emulator's hosted UI (the pool's custom domain), proxied with `X-Forwarded-Proto: https` |
+| `idp.test` | a minimal federated OpenID provider (`IdP` in the pool): a sign-in form that sets its own `idp_session` cookie, and an `end_session_endpoint` (`/logout`) honouring `post_logout_redirect_uri` (registered: the app's signed-out page) and `state` |
 | any other | an attacker's site: records every request (`hits`), serves what `evil_pages` holds |
 
 Nothing here logs a request, a token or a cookie.
@@ -41,6 +42,9 @@ import apigw_adapter  # noqa: E402  tools/apigw_adapter.py: the API Gateway even
 APP = "https://app.test"
 API = "https://api.test"
 AUTH = "https://auth.test"
+IDP = "https://idp.test"
+IDP_NAME = "IdP"
+IDP_SESSION = "idp_session"
 APP_CALLBACK = f"{APP}/callback"
 SIGNED_OUT = f"{APP}/signed-out"
 # A state that breaks naive encoders (as in functions/logout/tests/common).
@@ -101,6 +105,7 @@ def app_home(client_id: str) -> str:
 <body>
 <h1 id="status">Checking your session…</h1>
 <p><a id="signin" href="{html.escape(sign_in)}">Sign in</a></p>
+<p><a id="signin-idp" href="{html.escape(sign_in + "&identity_provider=" + IDP_NAME)}">Sign in with IdP</a></p>
 <p><a id="signout" hidden>Sign out</a></p>
 <p><a id="signout-cognito" hidden>Sign out (Cognito style)</a></p>
 <script>
@@ -169,6 +174,8 @@ class Sites:
         self.tokens: list[dict] = []  # every sign-in's tokens, in order
         self._handles: dict[str, dict] = {}
         self.hits: list[str] = []  # requests to any other site: "host path"
+        self.idp_sessions: dict[str, str] = {}  # idp_session cookie -> subject
+        self.idp_forms = 0  # how often the IdP asked for credentials
         self.evil_pages: dict[str, str] = {}
         self._lock = threading.Lock()
         self.server = None
@@ -280,6 +287,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.app()
         elif host == "api.test":
             self.api(body)
+        elif host == "idp.test":
+            self.idp(body)
         elif host == "auth.test":
             self.reply(*self.sites.to_emulator(self.command, self.path, self.headers.items(), body))
         else:
@@ -341,6 +350,62 @@ class _Handler(BaseHTTPRequestHandler):
         if function == "signout-api" and self.headers.get("Origin") == APP:
             headers = [*headers, *cors]
         self.reply(status, headers, data)
+
+    # -- idp.test: the federated provider
+    def idp(self, body):
+        sites = self.sites
+        path, _, query = self.path.partition("?")
+        params = dict(urllib.parse.parse_qsl(query if self.command == "GET" else body.decode()))
+        cookies = dict(
+            part.strip().split("=", 1) for part in (self.headers.get("Cookie") or "").split(";") if "=" in part
+        )
+        if path == "/authorize":
+            if params.get("redirect_uri") != f"{AUTH}/oauth2/idpresponse":
+                return self.page(400, "<!doctype html><title>Unknown redirect_uri</title>")
+            back = lambda subject: f"{params['redirect_uri']}?" + urllib.parse.urlencode(  # noqa: E731
+                {"code": subject, "state": params.get("state", "")}
+            )
+            with sites._lock:
+                subject = sites.idp_sessions.get(cookies.get(IDP_SESSION, ""))
+            if self.command == "GET" and subject:
+                return self.reply(302, [("Location", back(subject)), ("Cache-Control", "no-store")])
+            if self.command == "POST" and params.get("username") and params.get("password") == "idp-password":
+                sid = secrets.token_urlsafe(24)
+                with sites._lock:
+                    sites.idp_sessions[sid] = params["username"]
+                return self.reply(
+                    302,
+                    [("Location", back(params["username"])), ("Cache-Control", "no-store"),
+                     ("Set-Cookie", f"{IDP_SESSION}={sid}; Path=/; Secure; HttpOnly; SameSite=Lax")],
+                )  # fmt: skip
+            with sites._lock:
+                sites.idp_forms += 1
+            hidden = "".join(
+                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+                for k, v in params.items()
+                if k in ("redirect_uri", "state", "client_id")
+            )
+            return self.page(
+                200,
+                '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>IdP sign-in</title></head>'
+                '<body><h1>Sign in to IdP</h1><form method="post" action="/authorize">' + hidden +
+                '<p><label for="u">IdP username</label> <input id="u" name="username"></p>'
+                '<p><label for="p">IdP password</label> <input id="p" name="password" type="password"></p>'
+                '<p><button type="submit">Continue</button></p></form></body></html>',
+            )
+        if path == "/logout":  # end_session_endpoint
+            target = params.get("post_logout_redirect_uri")
+            if target != SIGNED_OUT:
+                return self.page(400, "<!doctype html><title>Unknown post_logout_redirect_uri</title>")
+            with sites._lock:
+                sites.idp_sessions.pop(cookies.get(IDP_SESSION, ""), None)
+            location = target + ("?" + urllib.parse.urlencode({"state": params["state"]}) if "state" in params else "")
+            return self.reply(
+                302,
+                [("Location", location), ("Cache-Control", "no-store"),
+                 ("Set-Cookie", f"{IDP_SESSION}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0")],
+            )  # fmt: skip
+        self.page(404, "<!doctype html><title>Not found</title>")
 
     # -- anything else: the attacker's site
     def evil(self, host):

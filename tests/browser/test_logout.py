@@ -182,3 +182,39 @@ def _no_visit_elsewhere(sites):
     before = len(sites.evil_hits())
     yield
     assert len(sites.evil_hits()) == before
+
+
+def sign_in_with_idp(page, username):
+    page.goto(f"{APP}/")
+    page.click("#signin-idp")
+    page.wait_for_url(re.compile(r"^https://idp\.test/authorize\?"))
+    page.get_by_label("IdP username").fill(username)
+    page.get_by_label("IdP password").fill("idp-password")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#status")).to_have_text(f"You are signed in as IdP_{username}")
+
+
+def test_a_federated_users_idp_session_ends_too_and_signing_in_again_asks_the_idp(
+    page, context, sites, shot
+):
+    sign_in_with_idp(page, "bob")
+    assert jar(context) == {
+        "idp.test": {"idp_session"},
+        "auth.test": {"cognito"},
+        "api.test": {"__Host-session", "refresh_token"},
+    }
+    hops = Hops(page)
+    page.click("#signout")  # with the ID token, whose identities claim names IdP
+    page.wait_for_url(SIGNED_OUT_PAGE)
+    assert hops.paths() == [*CHAIN[:3], "idp.test/logout", CHAIN[3]]
+    assert query(page.url) == {"state": [STATE]}
+    assert jar(context) == {}, "the IdP's session cookie is gone too"
+    shot(page, "signed-out")
+    # Signing in again: the IdP asks for credentials (no single sign-on left).
+    asked = sites.idp_forms
+    page.goto(f"{APP}/")
+    page.click("#signin-idp")
+    page.wait_for_url(re.compile(r"^https://idp\.test/authorize\?"))
+    expect(page.get_by_label("IdP password")).to_be_visible()
+    assert sites.idp_forms == asked + 1
+    shot(page, "idp-asks-again")
