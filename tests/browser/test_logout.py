@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from helpers import (
     INVALID_HEADING,
+    SIGNED_IN,
     SIGNED_OUT_APP,
     Hops,
     cookie,
@@ -218,3 +219,24 @@ def test_a_federated_users_idp_session_ends_too_and_signing_in_again_asks_the_id
     expect(page.get_by_label("IdP password")).to_be_visible()
     assert sites.idp_forms == asked + 1
     shot(page, "idp-asks-again")
+
+
+def test_a_second_tab_of_the_same_session_is_signed_out_too(page, context, stack, sites, shot):
+    sign_in(page, stack)
+    tokens = sites.last_tokens()
+    # A second tab of the app with the same session's tokens (as window.open copies sessionStorage).
+    tab = context.new_page()
+    tab.goto(f"{APP}/")
+    tab.evaluate(
+        "t => { sessionStorage.setItem('access', t.access); sessionStorage.setItem('id', t.id); }",
+        {"access": tokens["access_token"], "id": tokens["id_token"]},
+    )
+    tab.reload()
+    expect(tab.locator("#status")).to_have_text(SIGNED_IN.format(stack["username"]))
+    page.click("#signout")  # LOGOUT_SCOPE=session: the hinted session, every tab of it
+    page.wait_for_url(SIGNED_OUT_PAGE)
+    with tab.expect_response(lambda r: r.url == f"{API}/session" and r.request.method == "GET") as answer:
+        tab.reload()
+    assert answer.value.status == 401
+    expect(tab.locator("#status")).to_have_text(SIGNED_OUT_APP)
+    shot(tab, "second-tab-signed-out")
