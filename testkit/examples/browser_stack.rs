@@ -1,7 +1,8 @@
 //! The browser suite's back end (`tests/browser/conftest.py` starts it): the
 //! emulator and the four functions configured for the `*.test` sites
 //! (`testkit::browser`). Prints one JSON line describing them once they are
-//! ready, then runs until its standard input closes.
+//! ready, then runs until its standard input closes. `LOGOUT_SCOPE` in its
+//! environment (`session` by default) is given to the logout function.
 
 #[tokio::main]
 async fn main() {

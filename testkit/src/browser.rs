@@ -49,6 +49,10 @@ pub fn logout_env(f: &Fixture) -> Vec<(String, String)> {
         // else asks the user first.
         ("LOGOUT_CONFIRM", "auto".to_owned()),
         (
+            "LOGOUT_SCOPE",
+            std::env::var("LOGOUT_SCOPE").unwrap_or_else(|_| "session".to_owned()),
+        ),
+        (
             "IDP_LOGOUT_ENDPOINTS",
             json!({"IdP": {"end_session_endpoint": "https://idp.test/logout", "client_id": "cognito-at-idp"}}).to_string(),
         ),

@@ -25,10 +25,9 @@ SHOTS = os.path.join(ROOT, "target", "browser-screenshots")
 expect.set_options(timeout=30_000)
 
 
-@pytest.fixture(scope="session")
-def stack():
-    """The emulator and the functions, configured for the sites; its
-    description (endpoints, pool, client, user)."""
+def start_stack(env=None):
+    """Starts testkit/examples/browser_stack.rs (with `env` added to its
+    environment: LOGOUT_SCOPE); (process, its description)."""
     log = tempfile.NamedTemporaryFile(prefix="browser-stack-", suffix=".log", delete=False)
     process = subprocess.Popen(
         ["cargo", "run", "-q", "-p", "testkit", "--example", "browser_stack"],
@@ -37,15 +36,51 @@ def stack():
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     line = process.stdout.readline()
     if not line:
         process.wait()
         with open(log.name) as f:
             pytest.fail(f"browser_stack did not start:\n{f.read()[-4000:]}")
-    yield json.loads(line)
+    return process, json.loads(line)
+
+
+def stop_stack(process):
     process.stdin.close()  # it stops the functions and the emulator, then exits
     process.wait(timeout=60)
+
+
+def launch(playwright, port):
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            # Every *.test name is the front; nothing else resolves.
+            f"--host-resolver-rules=MAP *.test 127.0.0.1:{port}, MAP * ~NOTFOUND",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
+
+
+def new_context(browser):
+    """A fresh profile's cookie jar; the sites' test certificate accepted."""
+    c = browser.new_context(ignore_https_errors=True, locale="en-US")
+    c.set_default_timeout(60_000)
+    return c
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The emulator and the functions, configured for the sites; its
+    description (endpoints, pool, client, user)."""
+    process, description = start_stack()
+    yield description
+    stop_stack(process)
 
 
 @pytest.fixture(scope="session")
@@ -57,30 +92,21 @@ def sites(stack):
 
 
 @pytest.fixture(scope="session")
-def browser(sites):
+def playwright_instance():
     with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                # Every *.test name is the front; nothing else resolves.
-                f"--host-resolver-rules=MAP *.test 127.0.0.1:{sites.port}, MAP * ~NOTFOUND",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance, sites):
+    b = launch(playwright_instance, sites.port)
+    yield b
+    b.close()
 
 
 @pytest.fixture
 def context(browser):
-    """A fresh profile's cookie jar; the sites' test certificate accepted."""
-    c = browser.new_context(ignore_https_errors=True, locale="en-US")
-    c.set_default_timeout(60_000)
+    c = new_context(browser)
     yield c
     c.close()
 
