@@ -8,7 +8,7 @@ VENV_DEPLOY := .venv-deploy
 VENV_CHECKOV := .venv-checkov
 SAM_ENV := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline SAM_CLI_TELEMETRY=0
 
-.PHONY: run demo test test-openapi test-rust test-template openapi-apigateway sam-build fuzz bench lint fmt venv venv-deploy venv-checkov clean
+.PHONY: run demo test test-openapi test-rust test-browser browser-deps test-template openapi-apigateway sam-build fuzz bench lint fmt venv venv-deploy venv-checkov clean
 
 ## The README's first command: the emulator, the four functions under
 ## cargo lambda watch, and a walkthrough; left running until Ctrl-C.
@@ -22,8 +22,8 @@ demo: venv
 	cargo run -p signout --example demo
 
 ## The README's second command: every test (unit, emulator, functions under
-## cargo lambda watch, the walkthrough end to end, the SAM template).
-test: test-openapi test-rust test-template
+## cargo lambda watch, the walkthrough end to end, the browser suite, the SAM template).
+test: test-openapi test-rust test-browser test-template
 
 ## The published contract, docs/openapi.yaml: valid OpenAPI 3.1, and its API Gateway
 ## rendition valid OpenAPI 3.0 (openapi-spec-validator). test-rust then runs schemathesis
@@ -35,6 +35,18 @@ test-openapi: venv
 
 test-rust: venv
 	cargo test --workspace --all-targets
+
+## Debian's headless Chromium and its driver, for the browser suite (installed once;
+## root, as on the developers' machines and CI).
+browser-deps:
+	@dpkg -s chromium chromium-driver >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+## The browser suite (tests/browser): headless Chromium, driven by Playwright, follows
+## sign-in and sign-out across app.test, api.test (the functions under cargo lambda watch)
+## and auth.test (the emulator's hosted UI); screenshots in target/browser-screenshots/.
+test-browser: venv browser-deps
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/browser
 
 ## The document for `aws apigatewayv2 import-api --body file://openapi-apigateway.json`
 ## (OpenAPI 3.0; FUNCTION_ARN adds a Lambda proxy integration to every route).
@@ -86,10 +98,10 @@ fmt:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: tools/requirements.txt tools/requirements-contract.txt
+$(VENV)/.installed: tools/requirements.txt tools/requirements-contract.txt tools/requirements-browser.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt \
-		-r tools/requirements-contract.txt
+		-r tools/requirements-contract.txt -r tools/requirements-browser.txt
 	touch $@
 
 venv-deploy: $(VENV_DEPLOY)/.installed

@@ -39,6 +39,14 @@ EMULATOR_REPLICATION_SEED; last writer wins per item; conditions see only the
 local Region), and GET /_replication answers its counters as JSON
 {"captured","applied","dropped_lww","pending"}: wait for pending == 0.
 
+And Cognito's hosted UI where a sign-out passes through it (tools/hosted_ui.py):
+on the same port, a request whose Host is a pool's domain (CreateUserPoolDomain:
+`<prefix>.auth.<region>.amazoncognito.com`, or a custom domain such as
+`auth.test`) gets `GET /logout` (client_id + logout_uri, or client_id +
+redirect_uri + response_type) as AWS documents it, a minimal sign-in page
+(`GET`/`POST /login`) that sets the `cognito` session cookie, and the
+authorization code exchange at `POST /oauth2/token`.
+
 Usage: python tools/emulator.py --port 5000 [--host 127.0.0.1] [--exit-on-stdin-eof]
 
 With --exit-on-stdin-eof the server exits when its standard input closes, so a
@@ -64,6 +72,7 @@ from moto.cognitoidp.responses import CognitoIdpResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import EmptyResult
 
+import hosted_ui  # tools/hosted_ui.py
 import replication  # tools/replication.py: this script's directory is on sys.path
 
 
@@ -408,6 +417,7 @@ def main() -> None:
     if args.exit_on_stdin_eof:
         threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
     replication.activate()  # before moto.server.main builds its app
+    hosted_ui.activate()
     from moto.server import main as moto_main
 
     moto_main(["-H", args.host, "-p", str(args.port)])

@@ -213,6 +213,9 @@ impl Call {
             };
             e["requestContext"]["authorizer"] = authorizer;
             e["body"] = json!(self.body);
+        } else if self.body.is_some() {
+            // A browser's form post (the logout confirmation).
+            e["body"] = json!(self.body);
         }
         if !self.cookies.is_empty() {
             e["cookies"] = json!(self.cookies);

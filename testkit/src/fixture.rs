@@ -133,6 +133,10 @@ impl Fixture {
                 format!("{}/{}/.well-known/jwks.json", self.endpoint, self.pool_id),
             ),
             ("REVOCATION_CACHE_MS", "0".to_owned()),
+            // The logout function signs out at once, confirmation or not:
+            // its tests follow the chain; the confirmation page (the
+            // default, `auto`) has tests of its own that set it.
+            ("LOGOUT_CONFIRM", "never".to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

@@ -5,6 +5,7 @@
 pub mod apigw;
 mod app;
 pub mod authorizer_events;
+pub mod browser;
 pub mod emf;
 mod emulator;
 mod fault_proxy;

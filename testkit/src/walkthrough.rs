@@ -108,22 +108,80 @@ impl Running {
 }
 
 /// Starts the emulator (which calls our trigger), seeds it, and starts the functions.
+/// The hosted UI's domain is the emulator's own port under the name
+/// `localhost` (the pool's custom domain), so the browser logout goes
+/// through the emulator's Cognito `/logout`.
 pub async fn start(lambda_port: Option<u16>) -> Running {
+    let r = start_with(lambda_port, |f, port| {
+        let logout_urls = json!({ f.client_id.clone(): [TARGET] }).to_string();
+        let cookies = r#"[{"name":"app_session","path":"/","http_only":true,"same_site":"Lax"},{"name":"refresh_token","path":"/","http_only":true,"same_site":"Strict"}]"#;
+        [
+            ("COGNITO_DOMAIN", hosted_ui(f)),
+            ("LOGOUT_URLS", logout_urls),
+            ("LOGOUT_CALLBACK_URL", callback_url(port)),
+            ("LOGOUT_STATE_KEY", STATE_KEY.to_owned()),
+            ("LOGOUT_COOKIES", cookies.to_owned()),
+            ("LOGOUT_REFRESH_COOKIE", "refresh_token".to_owned()),
+            ("LOGOUT_CONFIRM", "auto".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    })
+    .await;
+    let f = &r.f;
+    f.idp
+        .update_user_pool_client()
+        .user_pool_id(&f.pool_id)
+        .client_id(&f.client_id)
+        .logout_urls(callback_url(r.watch.port))
+        .callback_urls(APP_CALLBACK)
+        .send()
+        .await
+        .expect("register the client's sign-out and callback URLs");
+    f.idp
+        .create_user_pool_domain()
+        .user_pool_id(&f.pool_id)
+        .domain("localhost")
+        .custom_domain_config(
+            aws_sdk_cognitoidentityprovider::types::CustomDomainConfigType::builder()
+                .certificate_arn("arn:aws:acm:us-east-1:123456789012:certificate/walkthrough")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create the pool's domain");
+    r
+}
+
+const APP_CALLBACK: &str = "http://localhost:3000/callback";
+
+fn callback_url(lambda_port: u16) -> String {
+    format!("http://localhost:{lambda_port}/lambda-url/logout/logout/callback")
+}
+
+/// The emulator's hosted UI: its port, under the pool's domain name.
+fn hosted_ui(f: &Fixture) -> String {
+    f.endpoint.replace("127.0.0.1", "localhost")
+}
+
+/// [`start`] with the logout function's settings of `logout_env(fixture,
+/// lambda port)`; the fixture can be changed there (clients, domain).
+pub async fn start_with<F>(lambda_port: Option<u16>, logout_env: F) -> Running
+where
+    F: FnOnce(&Fixture, u16) -> Vec<(String, String)>,
+{
     let port = lambda_port.unwrap_or_else(free_port);
     let emu = start_emulator_with_lambda(&format!("http://127.0.0.1:{port}"));
     let f = Fixture::on(&emu.endpoint).await;
     f.attach_trigger("V2_0").await;
-    let logout_urls = json!({ f.client_id.clone(): [TARGET] }).to_string();
-    let callback = format!("http://localhost:{port}/lambda-url/logout/logout/callback");
-    let cookies = r#"[{"name":"app_session","path":"/","http_only":true,"same_site":"Lax"},{"name":"refresh_token","path":"/","http_only":true,"same_site":"Strict"}]"#;
-    let env = f.function_env(&[
-        ("COGNITO_DOMAIN", "https://auth.example.com"),
-        ("LOGOUT_URLS", &logout_urls),
-        ("LOGOUT_CALLBACK_URL", &callback),
-        ("LOGOUT_STATE_KEY", STATE_KEY),
-        ("LOGOUT_COOKIES", cookies),
-        ("LOGOUT_REFRESH_COOKIE", "refresh_token"),
-    ]);
+    let extra = logout_env(&f, port);
+    let pairs: Vec<(&str, &str)> = extra
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let env = f.function_env(&pairs);
     let watch = LambdaWatch::start(port, &env);
     // cargo lambda watch builds and starts a function on its first invoke; do
     // it now, so the emulator's trigger call (5 s limit, as at Cognito) finds it warm.
@@ -302,6 +360,32 @@ pub async fn tour(r: &Running) -> Result<(), String> {
 
 async fn logout_chain(r: &Running, t: &Tokens) -> Result<(), String> {
     let f = &r.f;
+    let hosted = hosted_ui(f);
+    // The browser signs in at the hosted UI too: it holds Cognito's session cookie.
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", &f.client_id)
+        .append_pair("redirect_uri", APP_CALLBACK)
+        .append_pair("response_type", "code")
+        .append_pair("username", &f.username)
+        .append_pair("password", &f.password)
+        .finish();
+    let a = request(
+        "POST",
+        &format!("{hosted}/login"),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &form,
+    );
+    let cognito_cookie = a
+        .all("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("cognito=") && !c.starts_with("cognito=;"))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+        .ok_or("the hosted UI set no cognito cookie")?;
+    println!(
+        "   POST {hosted}/login → {} (the hosted UI's session: cognito=<opaque>)",
+        a.status
+    );
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", &f.client_id)
         .append_pair("post_logout_redirect_uri", TARGET)
@@ -336,7 +420,7 @@ async fn logout_chain(r: &Running, t: &Tokens) -> Result<(), String> {
         );
     }
     check(
-        a.status == 302 && to_cognito.starts_with("https://auth.example.com/logout?"),
+        a.status == 302 && to_cognito.starts_with(&format!("{hosted}/logout?")),
         "first hop: Cognito's /logout",
     )?;
     check(
@@ -354,16 +438,24 @@ async fn logout_chain(r: &Running, t: &Tokens) -> Result<(), String> {
         .and_then(|c| c.split(';').next())
         .map(str::to_owned)
         .ok_or("no state cookie was set")?;
-    // Cognito's hosted UI is not emulated: we follow its documented redirect to logout_uri.
+    // Cognito's /logout (the emulator's hosted UI) clears its cookie and returns to our callback.
+    let a = request("GET", &to_cognito, &[("cookie", &cognito_cookie)], "");
+    let to_callback = a.header("location").unwrap_or("").to_owned();
     println!(
-        "   (Cognito clears its own cookie and redirects to our callback: followed here by hand)"
+        "   GET Cognito /logout → {} Location: {to_callback}",
+        a.status
     );
-    let a = request(
-        "GET",
-        &r.url("logout", "/logout/callback"),
-        &[("cookie", &state_cookie)],
-        "",
-    );
+    check(
+        a.status == 302 && to_callback == callback_url(r.watch.port),
+        "Cognito's /logout returns to our callback",
+    )?;
+    check(
+        a.all("set-cookie")
+            .iter()
+            .any(|c| c.starts_with("cognito=;") && c.contains("Max-Age=0")),
+        "Cognito's session cookie is expired",
+    )?;
+    let a = request("GET", &to_callback, &[("cookie", &state_cookie)], "");
     let final_target = a.header("location").unwrap_or("").to_owned();
     println!(
         "   GET /logout/callback → {} Location: {final_target}",

@@ -69,6 +69,7 @@ EXPECTED_ROUTES = {
     ("POST", "/admin/clients/{client_id}/signout"): ("signout-api", "AWS_IAM"),
     ("POST", "/admin/signout-all"): ("signout-api", "AWS_IAM"),
     ("GET", "/logout"): ("logout", None),
+    ("POST", "/logout"): ("logout", None),
     ("GET", "/logout/callback"): ("logout", None),
 }
 SECRET_LIKE = re.compile(r"secret|password|passwd|privatekey|signingkey|statekey|hmac|apikey|credential", re.I)

@@ -4,7 +4,8 @@
 //!
 //! | route | does |
 //! | --- | --- |
-//! | `GET /logout` | validates the target, revokes the hinted session and the refresh-token cookie, expires app cookies, 302 to Cognito's `/logout` |
+//! | `GET /logout` | validates the target; asks the user to confirm when `LOGOUT_CONFIRM` says so (no valid hint, by default); else revokes the hinted session and the refresh-token cookie, expires app cookies, 302 to Cognito's `/logout` |
+//! | `POST /logout` | the confirmation page's form: with its cookie and CSRF token, what `GET /logout` would have done |
 //! | `GET /logout/callback` | opens the signed state cookie, 302 to the IdP's logout or the target with `state` |
 //!
 //! Every response carries `Cache-Control: no-store` and
@@ -18,7 +19,9 @@ use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use signout::app::App;
 use signout::gateway;
-use signout::logout::{Lifetime, Logout, LogoutResponse, Page, Reply, SameSite, SetCookie};
+use signout::logout::{
+    Lifetime, Logout, LogoutResponse, Page, Reply, SameSite, SetCookie, page::confirm_html,
+};
 
 /// The routes this function serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,11 +68,38 @@ pub fn request_cookies(req: &Request) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Longest form body read: the confirmation form holds one short token.
+const MAX_FORM_BYTES: usize = 2048;
+
+/// The fields of an `application/x-www-form-urlencoded` body (none for
+/// another type or a body too large).
+pub fn form_pairs(req: &Request) -> Vec<(String, String)> {
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    let body = req.body().as_ref();
+    if !form || body.len() > MAX_FORM_BYTES {
+        return Vec::new();
+    }
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
 /// Handles one request; never fails (every refusal is a page).
 pub async fn handle(app: &App, flow: &Logout, req: Request) -> Response<Body> {
     let stage = gateway::stage_of(&req);
-    let answer = match route(req.uri().path(), stage.as_deref()) {
+    let route = route(req.uri().path(), stage.as_deref());
+    let answer = match route {
         None => LogoutResponse::page(Page::NotFound),
+        Some(Route::Logout) if req.method() == Method::POST => {
+            flow.confirmed(app, &form_pairs(&req), &request_cookies(&req))
+                .await
+        }
         Some(_) if req.method() != Method::GET => LogoutResponse::page(Page::MethodNotAllowed),
         Some(Route::Logout) => {
             flow.start(app, &query_pairs(&req), &request_cookies(&req))
@@ -77,7 +107,16 @@ pub async fn handle(app: &App, flow: &Logout, req: Request) -> Response<Body> {
         }
         Some(Route::Callback) => flow.callback(app, &request_cookies(&req)),
     };
-    respond(answer)
+    let mut resp = respond(answer);
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+        let allow = match route {
+            Some(Route::Logout) => "GET, POST",
+            _ => "GET",
+        };
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    resp
 }
 
 /// A `Set-Cookie` value, built by the `cookie` crate with the attributes the
@@ -110,6 +149,10 @@ pub fn set_cookie_value(c: &SetCookie) -> String {
 }
 
 const CSP: &str = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// The confirmation page's: its form may post, and the answer's redirects
+/// lead on to Cognito, an IdP and the target (Chromium holds redirects
+/// after a form submission to `form-action`), so that is left open.
+const CSP_CONFIRM: &str = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Renders an answer: status, security headers, `Location`, `Set-Cookie`s.
 pub fn respond(answer: LogoutResponse) -> Response<Body> {
@@ -121,6 +164,7 @@ pub fn respond(answer: LogoutResponse) -> Response<Body> {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    let mut confirm = None;
     let page = match answer.reply {
         Reply::Redirect(url) => match HeaderValue::from_str(&url) {
             Ok(location) => {
@@ -138,25 +182,20 @@ pub fn respond(answer: LogoutResponse) -> Response<Body> {
             }
         },
         Reply::Page(p) => Some(p),
+        Reply::Confirm(token) => {
+            confirm = Some(confirm_html(&token));
+            None
+        }
     };
+    if let Some(html) = confirm {
+        let h = resp.headers_mut();
+        page_headers(h, CSP_CONFIRM);
+        *resp.status_mut() = StatusCode::OK;
+        *resp.body_mut() = Body::Text(html);
+    }
     if let Some(p) = page {
         let h = resp.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        );
-        h.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        if p == Page::MethodNotAllowed {
-            h.insert(header::ALLOW, HeaderValue::from_static("GET"));
-        }
+        page_headers(h, CSP);
         if p == Page::Unavailable {
             h.insert(header::RETRY_AFTER, HeaderValue::from(1));
         }
@@ -178,6 +217,22 @@ pub fn respond(answer: LogoutResponse) -> Response<Body> {
         }
     }
     resp
+}
+
+fn page_headers(h: &mut lambda_http::http::HeaderMap, csp: &'static str) {
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
 #[cfg(test)]

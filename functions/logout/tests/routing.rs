@@ -19,12 +19,19 @@ async fn routes_methods_and_stages() {
         404,
         page::NOT_FOUND,
     );
-    // GIVEN another method THEN 405 page with Allow: GET, and nothing done
+    // GIVEN another method THEN 405 page with Allow, and nothing done
     for format in FORMATS {
-        let a = send(&h, &event(format, "POST", "/logout", &q, &[])).await;
+        let a = send(&h, &event(format, "PUT", "/logout", &q, &[])).await;
+        assert_page(&a, 405, page::METHOD_NOT_ALLOWED);
+        assert_eq!(a.header("allow"), Some("GET, POST"));
+        assert!(a.set_cookies().is_empty());
+        let a = send(&h, &event(format, "POST", "/logout/callback", &[], &[])).await;
         assert_page(&a, 405, page::METHOD_NOT_ALLOWED);
         assert_eq!(a.header("allow"), Some("GET"));
         assert!(a.set_cookies().is_empty());
+        // AND POST /logout without a confirmation is refused, nothing done
+        let a = send(&h, &event(format, "POST", "/logout", &q, &[])).await;
+        assert_refused(&a, &format!("POST without confirmation, {format:?}"));
     }
     // GIVEN an HTTP API stage in the raw path THEN it is routed
     let raw = url::form_urlencoded::Serializer::new(String::new())

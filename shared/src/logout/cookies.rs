@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::confirm::{CONFIRM_COOKIE, CONFIRM_LIFETIME_SECS};
 use super::{STATE_COOKIE, STATE_LIFETIME_SECS};
 use crate::config::ConfigError;
 
@@ -42,6 +43,16 @@ impl AppCookie {
             secure: true,
             http_only: true,
             same_site: Some(SameSite::Lax),
+        }
+    }
+
+    /// The confirmation cookie's attributes: `Strict`, so that no request
+    /// from another site ever carries it.
+    pub fn confirm() -> Self {
+        AppCookie {
+            name: CONFIRM_COOKIE.to_owned(),
+            same_site: Some(SameSite::Strict),
+            ..Self::state()
         }
     }
 }
@@ -83,6 +94,18 @@ impl SetCookie {
 
     pub(super) fn clear_state() -> Self {
         Self::expire(&AppCookie::state())
+    }
+
+    pub(super) fn confirm(value: String) -> Self {
+        SetCookie {
+            cookie: AppCookie::confirm(),
+            value,
+            lifetime: Lifetime::Seconds(CONFIRM_LIFETIME_SECS),
+        }
+    }
+
+    pub(super) fn clear_confirm() -> Self {
+        Self::expire(&AppCookie::confirm())
     }
 }
 
@@ -161,10 +184,11 @@ pub(super) fn app_cookies(json: &str, p: &mut ConfigError) -> Vec<AppCookie> {
                 COOKIES_EXAMPLE,
             );
         }
-        if c.name.eq_ignore_ascii_case(STATE_COOKIE) {
+        if c.name.eq_ignore_ascii_case(STATE_COOKIE) || c.name.eq_ignore_ascii_case(CONFIRM_COOKIE)
+        {
             p.add(
                 VAR,
-                format!("{at}: {STATE_COOKIE} is this function's own cookie"),
+                format!("{at}: {} is this function's own cookie", c.name),
                 COOKIES_EXAMPLE,
             );
         }

@@ -3,6 +3,7 @@
 
 use url::Url;
 
+use super::confirm::{self, CONFIRM_COOKIE, CSRF_FIELD, Pending};
 use super::cookies::SetCookie;
 use super::idp::idp_logout_url;
 use super::page::Page;
@@ -23,6 +24,9 @@ pub enum Reply {
     /// `end_session_endpoint`, or an allow-listed target.
     Redirect(String),
     Page(Page),
+    /// 200 with the confirmation page ([`page::confirm_html`](super::page::confirm_html))
+    /// holding this CSRF token.
+    Confirm(String),
 }
 
 /// The outcome of one request, for the function crate to render.
@@ -94,6 +98,101 @@ impl Logout {
                 return LogoutResponse::page(e.page());
             }
         };
+        if self.settings.confirm.asks(plan.hint.is_some()) {
+            return self.ask(query);
+        }
+        self.sign_out(app, plan, cookies).await
+    }
+
+    /// The confirmation page instead of a sign-out: nothing revoked, no
+    /// cookie expired; only the confirmation cookie set.
+    fn ask(&self, query: &[(String, String)]) -> LogoutResponse {
+        match confirm::seal(&self.settings.state_key, query, EpochMs::now().secs()) {
+            Ok((value, token)) => {
+                tracing::info!(code = "confirm_asked", "logout: asking the user to confirm");
+                LogoutResponse {
+                    reply: Reply::Confirm(token),
+                    set_cookies: vec![SetCookie::confirm(value)],
+                }
+            }
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "logout refused");
+                LogoutResponse::page(e.page())
+            }
+        }
+    }
+
+    /// `POST /logout`: the user's click on the confirmation page. Signs out
+    /// only with the confirmation cookie and the CSRF token that matches it,
+    /// running the original request again with every check; the cookie is
+    /// cleared in every answer to a request that carried one.
+    pub async fn confirmed(
+        &self,
+        app: &App,
+        form: &[(String, String)],
+        cookies: &[(String, String)],
+    ) -> LogoutResponse {
+        let presented: Vec<&str> = cookies
+            .iter()
+            .filter(|(n, _)| n == CONFIRM_COOKIE)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let clear = if presented.is_empty() {
+            Vec::new()
+        } else {
+            vec![SetCookie::clear_confirm()]
+        };
+        let planned = match self.reopen(&presented, form) {
+            Ok(pending) => self.plan(app, &pending.query).await,
+            Err(e) => Err(e),
+        };
+        match planned {
+            Ok(plan) => {
+                let mut answer = self.sign_out(app, plan, cookies).await;
+                answer.set_cookies.extend(clear);
+                answer
+            }
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "logout confirmation refused");
+                LogoutResponse {
+                    reply: Reply::Page(e.page()),
+                    set_cookies: clear,
+                }
+            }
+        }
+    }
+
+    fn reopen(
+        &self,
+        presented: &[&str],
+        form: &[(String, String)],
+    ) -> Result<Pending, LogoutError> {
+        let [value] = presented else {
+            return Err(LogoutError::ConfirmMissing);
+        };
+        let tokens: Vec<&str> = form
+            .iter()
+            .filter(|(k, _)| k == CSRF_FIELD)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let [token] = tokens[..] else {
+            return Err(LogoutError::CsrfMismatch);
+        };
+        let now = EpochMs::now().secs();
+        let pending = confirm::open(&self.settings.state_key, value, token, now)?;
+        if !self.seen.first_use(&pending.nonce, pending.exp, now) {
+            return Err(LogoutError::ConfirmReplayed);
+        }
+        Ok(pending)
+    }
+
+    /// Signs out what `plan` names and sends the browser on.
+    async fn sign_out(
+        &self,
+        app: &App,
+        plan: Plan,
+        cookies: &[(String, String)],
+    ) -> LogoutResponse {
         // Cognito first, then the store. The hinted session stays listed for
         // the refresh token lifetime whatever Cognito said: the cookie's
         // refresh token cannot be tied to the hint (see `record`).

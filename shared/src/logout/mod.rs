@@ -38,7 +38,9 @@
 //! | `flow` | [`Logout`]: the two hops, and the [`LogoutResponse`] each gives |
 //! | `revoke` | the side effects of `GET /logout`: Cognito and the store |
 //! | [`page`] | the fixed HTML pages |
+//! | [`confirm`] | logout CSRF: `LOGOUT_CONFIRM`, the confirmation cookie and its CSRF token |
 
+pub mod confirm;
 mod cookies;
 mod flow;
 mod idp;
@@ -52,6 +54,7 @@ mod testing;
 
 use crate::tokens::TokenError;
 
+pub use confirm::{CONFIRM_COOKIE, CSRF_FIELD, Confirm};
 pub use cookies::{AppCookie, Lifetime, SameSite, SetCookie};
 pub use flow::{Logout, LogoutResponse, Reply, cognito_logout_url};
 pub use idp::{IdpLogout, idp_logout_url};
@@ -110,6 +113,16 @@ pub enum LogoutError {
     StateExpired,
     #[error("the sign-out state was already used")]
     StateReplayed,
+    #[error("no sign-out confirmation cookie, or more than one")]
+    ConfirmMissing,
+    #[error("the sign-out confirmation is malformed or its signature does not verify")]
+    ConfirmInvalid,
+    #[error("the sign-out confirmation has expired")]
+    ConfirmExpired,
+    #[error("the sign-out confirmation was already used")]
+    ConfirmReplayed,
+    #[error("the CSRF token does not match the sign-out confirmation")]
+    CsrfMismatch,
 }
 
 impl LogoutError {
@@ -142,6 +155,11 @@ impl LogoutError {
             LogoutError::StateInvalid => "state_invalid",
             LogoutError::StateExpired => "state_expired",
             LogoutError::StateReplayed => "state_replayed",
+            LogoutError::ConfirmMissing => "confirm_missing",
+            LogoutError::ConfirmInvalid => "confirm_invalid",
+            LogoutError::ConfirmExpired => "confirm_expired",
+            LogoutError::ConfirmReplayed => "confirm_replayed",
+            LogoutError::CsrfMismatch => "csrf_mismatch",
         }
     }
 }

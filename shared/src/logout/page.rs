@@ -31,6 +31,32 @@ pub const METHOD_NOT_ALLOWED: &str = page!(
     "Sign-out links are followed with GET."
 );
 
+/// The confirmation page ([`confirm`](super::confirm)): one form, one
+/// button, the CSRF token as its only field (base64url, which needs no
+/// escaping); works without script, keyboard first (the button has focus).
+pub fn confirm_html(csrf: &str) -> String {
+    debug_assert!(
+        csrf.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+    format!(
+        concat!(
+            "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">",
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+            "<title>Sign out?</title></head>\n<body>\n<main>\n<h1>Sign out?</h1>\n",
+            "<p id=\"why\">A sign-out was requested for this browser. ",
+            "Sign out only if you asked for it.</p>\n",
+            "<form method=\"post\" action=\"logout\">\n",
+            "<input type=\"hidden\" name=\"{field}\" value=\"{csrf}\">\n",
+            "<button type=\"submit\" aria-describedby=\"why\" autofocus>Sign out</button>\n",
+            "</form>\n<p>If you did not ask to sign out, close this page: nothing has changed.</p>\n",
+            "</main>\n</body>\n</html>\n"
+        ),
+        field = super::confirm::CSRF_FIELD,
+        csrf = csrf,
+    )
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Page {
     /// The flow ended without a target (OIDC without `post_logout_redirect_uri`).
@@ -90,5 +116,15 @@ mod tests {
         );
         assert_eq!(Page::Invalid.status(), 400);
         assert_eq!(Page::Unavailable.status(), 503);
+    }
+
+    #[test]
+    fn the_confirmation_page_is_a_form_with_one_token_and_no_script() {
+        let html = confirm_html("abc-_123");
+        assert!(html.starts_with("<!doctype html>") && html.contains("<html lang=\"en\">"));
+        assert!(html.contains("<form method=\"post\" action=\"logout\">"));
+        assert!(html.contains("<input type=\"hidden\" name=\"csrf\" value=\"abc-_123\">"));
+        assert!(html.contains("<button type=\"submit\""));
+        assert!(!html.contains("<script") && !html.contains("<a "));
     }
 }

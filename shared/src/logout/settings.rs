@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::confirm::Confirm;
 use super::cookies::{AppCookie, app_cookies, valid_cookie_name};
 use super::idp::{IdpLogout, idp_endpoints};
 use super::state_cookie::{MIN_KEY_BYTES, StateKey};
@@ -39,6 +40,8 @@ pub struct LogoutSettings {
     pub cookies: Vec<AppCookie>,
     /// `IDP_LOGOUT_ENDPOINTS`: provider name (as in the `identities` claim) to its logout.
     pub idps: BTreeMap<String, IdpLogout>,
+    /// `LOGOUT_CONFIRM`: when the user is asked before being signed out.
+    pub confirm: Confirm,
 }
 
 /// Least `LOGOUT_HINT_MAX_AGE_SECONDS`: Cognito's shortest ID token lifetime.
@@ -194,6 +197,8 @@ impl LogoutSettings {
             Some(json) => idp_endpoints(&json, &mut p),
         };
 
+        let confirm = Confirm::from_setting(raw("LOGOUT_CONFIRM").as_deref(), &mut p);
+
         match (callback_url, state_key) {
             (Some(callback_url), Some(state_key)) if p.is_empty() => Ok(LogoutSettings {
                 callback_url,
@@ -203,6 +208,7 @@ impl LogoutSettings {
                 refresh_cookie,
                 cookies,
                 idps,
+                confirm,
             }),
             _ => Err(p),
         }

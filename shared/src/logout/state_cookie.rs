@@ -61,6 +61,13 @@ impl StateKey {
     }
 }
 
+impl StateKey {
+    /// The HMAC key, for the other values this key signs (`confirm`).
+    pub(super) fn hmac(&self) -> &hmac::Key {
+        &self.0
+    }
+}
+
 impl fmt::Debug for StateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("StateKey(<redacted>)")
