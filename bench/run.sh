@@ -72,6 +72,12 @@ PY
   done
 done
 
+# Where the size goes: each function's largest crates in .text (x86_64 release).
+command -v cargo-bloat >/dev/null || cargo install cargo-bloat --version 0.12.1 --locked
+for fn in "${FUNCTIONS[@]}"; do
+  cargo bloat --release -p "$fn" --bin "$fn" --crates -n 8 --message-format json >"$OUT/bloat-$fn.json"
+done
+
 step "3/7 decision cost (criterion; release profile)"
 BENCH_OUT="$OUT" cargo bench -p signout --bench decision
 
@@ -270,6 +276,12 @@ if over:
         + "."
     )
 
+bloat = ["| function | .text | largest crates |", "| --- | --- | --- |"]
+for fn in ["authorizer", "pre-token", "signout-api", "logout"]:
+    b = json.loads((out / f"bloat-{fn}.json").read_text())
+    top = ", ".join(f"{c['name']} {c['size'] / 1024:.0f}" for c in b["crates"][:8])
+    bloat.append(f"| `{fn}` | {b['text-section-size'] / 2**20:.1f} MiB | {top} |")
+
 env = os.environ
 doc = f"""# Benchmark results
 
@@ -291,6 +303,13 @@ issue 9 was met on this machine.
 Targets missed on this run: {len(missed) or 'none'}{' (the rows marked **no**)' if missed else ''}.
 
 {chr(10).join(why)}
+
+## Where the size goes
+
+The largest crates in each function's `.text` (x86_64 release build, `cargo
+bloat --crates`; its attribution is approximate), in KiB:
+
+{chr(10).join(bloat)}
 
 ## What each figure includes
 
