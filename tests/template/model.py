@@ -57,6 +57,8 @@ GLOBAL_ENV = {
     "APP_CLIENT_IDS",
     "MAX_TOKEN_LIFETIME_SECONDS",
     "METRICS_NAMESPACE",
+    "TOKEN_CACHE_ENTRIES",
+    "TOKEN_CACHE_BYTES",
 }
 MAX_TIMEOUT = {"authorizer": 5, "pre-token": 5, "signout-api": 10, "logout": 10}
 # (method, path) -> (binary, authorization: None | "AWS_IAM" | "LAMBDA")
