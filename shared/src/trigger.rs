@@ -42,6 +42,17 @@ pub enum Outcome {
     Unstamped(&'static str),
 }
 
+impl Outcome {
+    /// The `Outcome` dimension of the `TriggerOutcomes` metric.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Outcome::Stamped(_) => "stamped",
+            Outcome::PassedThrough(_) => "passed_through",
+            Outcome::Unstamped(_) => "unstamped",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TriggerError {
     /// Shown by Cognito as a failed sign-in.
@@ -179,9 +190,7 @@ impl Trigger {
         let started = std::time::Instant::now();
         let out = handle(&self.store, &self.claim, event).await;
         let outcome = match &out {
-            Ok((_, Outcome::Stamped(_))) => "stamped",
-            Ok((_, Outcome::Unstamped(_))) => "unstamped",
-            Ok((_, Outcome::PassedThrough(_))) => "passed_through",
+            Ok((_, outcome)) => outcome.code(),
             Err(TriggerError::Blocked(_)) => "blocked",
         };
         crate::metrics::trigger(outcome, started.elapsed());

@@ -13,14 +13,7 @@ const CONFIRM_CLEARED: &str = "__Host-signout_confirm=; HttpOnly; SameSite=Stric
 /// The confirmation page's (cookie, CSRF token), after checking the page.
 fn asked(a: &Answer, case: &str) -> (String, String) {
     assert_eq!(a.status, 200, "{case}: {}", a.text);
-    assert_eq!(a.location(), None, "{case}");
-    assert_eq!(
-        a.header("content-type"),
-        Some("text/html; charset=utf-8"),
-        "{case}"
-    );
-    let csp = a.header("content-security-policy").unwrap();
-    assert!(csp.starts_with("default-src 'none'"), "{case}: {csp}");
+    let csp = assert_html_page(a, case);
     assert!(csp.contains("frame-ancestors 'none'"), "{case}: {csp}");
     assert_eq!(a.header("x-frame-options"), Some("DENY"), "{case}");
     let cookies = a.set_cookies();

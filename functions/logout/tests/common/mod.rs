@@ -163,6 +163,16 @@ pub fn assert_page(a: &Answer, status: u16, html: &str) {
 pub fn assert_page_for(a: &Answer, status: u16, html: &str, case: &str) {
     assert_eq!(a.status, status, "{case}");
     assert_eq!(a.text, html, "{case}");
+    assert_html_page(a, case);
+    assert_eq!(
+        a.header("x-content-type-options"),
+        Some("nosniff"),
+        "{case}"
+    );
+}
+
+/// An HTML page, no redirect, under a CSP that denies everything by default; the CSP.
+pub fn assert_html_page<'a>(a: &'a Answer, case: &str) -> &'a str {
     assert_eq!(a.location(), None, "{case}");
     assert_eq!(
         a.header("content-type"),
@@ -171,11 +181,7 @@ pub fn assert_page_for(a: &Answer, status: u16, html: &str, case: &str) {
     );
     let csp = a.header("content-security-policy").unwrap();
     assert!(csp.starts_with("default-src 'none'"), "{case}: {csp}");
-    assert_eq!(
-        a.header("x-content-type-options"),
-        Some("nosniff"),
-        "{case}"
-    );
+    csp
 }
 
 /// 400 with the fixed page, no redirect, and no cookie touched at all.
