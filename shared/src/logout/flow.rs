@@ -199,8 +199,9 @@ impl Logout {
         let Plan { flow, hint } = plan;
         let client = ClientId(flow.client.clone());
         let mut report = Report::default();
-        let refresh_revoked =
-            revoke_refresh_tokens(app, &self.settings, &client, cookies, &mut report).await;
+        revoke_refresh_tokens(app, &self.settings, &client, cookies, &mut report).await;
+        // At least one presented, and every one revoked.
+        let refresh_revoked = !report.steps.is_empty() && report.steps.iter().all(|s| s.ok);
         if let Some(claims) = &hint {
             record(app, self.settings.scope, claims, &mut report).await;
         }

@@ -13,18 +13,18 @@ use crate::tokens::Claims;
 const MAX_REFRESH_COOKIES: usize = 4;
 
 /// Revokes the refresh-token cookie at Cognito (the client secret is
-/// added by [`crate::cognito::Cognito`]). True when at least one was
-/// presented and every one presented was revoked (logged; it does not
-/// shorten any listing, see [`record`]).
+/// added by [`crate::cognito::Cognito`]), one `cognito_revoke_token` step
+/// in `report` per token presented (it does not shorten any listing, see
+/// [`record`]).
 pub(super) async fn revoke_refresh_tokens(
     app: &App,
     settings: &LogoutSettings,
     client: &ClientId,
     cookies: &[(String, String)],
     report: &mut Report,
-) -> bool {
+) {
     let Some(name) = &settings.refresh_cookie else {
-        return false;
+        return;
     };
     let mut tokens: Vec<&str> = cookies
         .iter()
@@ -34,7 +34,6 @@ pub(super) async fn revoke_refresh_tokens(
     tokens.sort_unstable();
     tokens.dedup();
     tokens.truncate(MAX_REFRESH_COOKIES);
-    let mut all = !tokens.is_empty();
     for token in tokens {
         match app.cognito.revoke_refresh_token(token, client).await {
             Ok(()) => report.push(Step::ok(StepName::CognitoRevokeToken)),
@@ -45,7 +44,6 @@ pub(super) async fn revoke_refresh_tokens(
                     retryable = e.retryable,
                     "logout step failed"
                 );
-                all = false;
                 report.push(unlogged_failure(
                     StepName::CognitoRevokeToken,
                     StepError::Cognito(e.kind),
@@ -54,7 +52,6 @@ pub(super) async fn revoke_refresh_tokens(
             }
         };
     }
-    all
 }
 
 /// Records the hinted session (or the whole user) as signed out.
