@@ -58,7 +58,7 @@ impl App {
         sdk: &SdkConfig,
         secrets: std::collections::HashMap<crate::ClientId, String>,
     ) -> App {
-        let idp = aws_sdk_cognitoidentityprovider::Client::new(sdk);
+        let idp = crate::cognito::traced_client(sdk);
         let cognito = Cognito::new(idp, config.user_pool_id.clone(), secrets);
         let store = Store::from_sdk(sdk, &config);
         App::assemble(config, store, cognito)

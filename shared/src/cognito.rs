@@ -99,6 +99,15 @@ pub struct Cognito {
     secrets: HashMap<ClientId, String>,
 }
 
+/// A Cognito client of `sdk` whose calls are X-Ray subsegments.
+pub fn traced_client(sdk: &SdkConfig) -> Client {
+    Client::from_conf(
+        aws_sdk_cognitoidentityprovider::config::Builder::from(sdk)
+            .interceptor(crate::xray::Interceptor)
+            .build(),
+    )
+}
+
 impl Cognito {
     /// The pool's Cognito client with the app clients' secrets, read once
     /// (`APP_CLIENT_SECRETS_ARN` from Secrets Manager, or `APP_CLIENT_SECRETS`).
@@ -106,7 +115,7 @@ impl Cognito {
         let raw = crate::secrets::resolve(sdk, "APP_CLIENT_SECRETS").await?;
         let secrets = Self::parse_secrets(raw.as_deref())?;
         Ok(Self::new(
-            Client::new(sdk),
+            traced_client(sdk),
             config.user_pool_id.clone(),
             secrets,
         ))

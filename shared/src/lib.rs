@@ -43,6 +43,7 @@ pub mod secrets;
 pub mod store;
 pub mod tokens;
 pub mod trigger;
+pub mod xray;
 
 pub use check::{Decision, Revoked, Verdict};
 pub use config::Config;

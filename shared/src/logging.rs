@@ -79,9 +79,11 @@ where
         .with(layer)
 }
 
-/// Installs the functions' logging, once per process. No code path logs a
-/// token, cookie, secret or `Authorization` header.
+/// Installs the functions' logging (and X-Ray subsegments, [`crate::xray`]),
+/// once per process. No code path logs a token, cookie, secret or
+/// `Authorization` header.
 pub fn init_tracing() {
+    crate::xray::init();
     let settings = LogSettings::from_env();
     if settings.json {
         let _ = json_subscriber(&settings, std::io::stdout).try_init();

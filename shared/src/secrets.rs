@@ -26,7 +26,11 @@ pub async fn resolve_with<F: Fn(&str) -> Option<String>>(
 ) -> Result<Option<String>, SecretError> {
     let arn_var = format!("{name}_ARN");
     if let Some(arn) = get(&arn_var).filter(|v| !v.trim().is_empty()) {
-        let client = aws_sdk_secretsmanager::Client::new(sdk);
+        let client = aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(sdk)
+                .interceptor(crate::xray::Interceptor)
+                .build(),
+        );
         let out = client
             .get_secret_value()
             .secret_id(arn.trim())

@@ -17,6 +17,7 @@ mod mint;
 pub mod runtime_api;
 mod table;
 pub mod walkthrough;
+pub mod xray;
 
 pub use app::{Faulty, claims_as, verdict};
 pub use emulator::{

@@ -34,28 +34,55 @@ impl Served {
     pub fn request_id(i: usize) -> String {
         format!("request-{i}")
     }
+
+    /// The X-Ray trace id (`Root`) of the `i`th invocation.
+    pub fn trace_id(i: usize) -> String {
+        format!("1-5f000000-{i:024x}")
+    }
+
+    /// The id of the `i`th invocation's segment (`Parent`), under which its
+    /// subsegments belong.
+    pub fn segment_id(i: usize) -> String {
+        format!("{:016x}", 0xa000_0000_0000_0000_u64 + i as u64)
+    }
 }
 
 #[derive(Default)]
 struct State {
     events: Vec<String>,
+    sampled: bool,
     next: usize,
     answers: Vec<Option<Answered>>,
 }
 
 /// Runs `binary` with exactly `env` (plus `PATH` and Lambda's own
 /// variables), serves it `events` in order, and stops it once every event
-/// was answered, or after `limit` (a panic: the function hung).
+/// was answered, or after `limit` (a panic: the function hung). X-Ray did not
+/// sample these invocations (`Sampled=0`).
 pub fn serve(
     binary: &Path,
     env: &[(String, String)],
     events: &[String],
     limit: Duration,
 ) -> Served {
+    serve_traced(binary, env, events, limit, false)
+}
+
+/// [`serve`], the invocations sampled by X-Ray (`Sampled=1`) when `sampled`:
+/// each carries the trace header of [`Served::trace_id`] and
+/// [`Served::segment_id`], as Lambda's runtime API does.
+pub fn serve_traced(
+    binary: &Path,
+    env: &[(String, String)],
+    events: &[String],
+    limit: Duration,
+    sampled: bool,
+) -> Served {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let state = Arc::new(Mutex::new(State {
         events: events.to_vec(),
+        sampled,
         next: 0,
         answers: vec![None; events.len()],
     }));
@@ -208,7 +235,7 @@ fn connection(conn: TcpStream, state: &Mutex<State>) {
             .to_owned();
         let reply = if path.ends_with("/runtime/invocation/next") {
             match next_event(state) {
-                Some((i, event)) => event_reply(i, &event),
+                Some((i, event, sampled)) => event_reply(i, &event, sampled),
                 // No event left: hold the request, as Lambda holds a frozen one.
                 None => return std::thread::sleep(Duration::from_secs(3600)),
             }
@@ -222,25 +249,28 @@ fn connection(conn: TcpStream, state: &Mutex<State>) {
     }
 }
 
-fn next_event(state: &Mutex<State>) -> Option<(usize, String)> {
+fn next_event(state: &Mutex<State>) -> Option<(usize, String, bool)> {
     let mut s = state.lock().unwrap();
     let i = s.next;
     let event = s.events.get(i)?.clone();
     s.next += 1;
-    Some((i, event))
+    Some((i, event, s.sampled))
 }
 
-fn event_reply(i: usize, event: &str) -> String {
+fn event_reply(i: usize, event: &str, sampled: bool) -> String {
     let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
     format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
          lambda-runtime-aws-request-id: {}\r\n\
          lambda-runtime-deadline-ms: {}\r\n\
          lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:served\r\n\
-         lambda-runtime-trace-id: Root=1-00000000-000000000000000000000000;Sampled=0\r\n\
+         lambda-runtime-trace-id: Root={};Parent={};Sampled={}\r\n\
          content-length: {}\r\n\r\n{event}",
         Served::request_id(i),
         deadline.as_millis(),
+        Served::trace_id(i),
+        Served::segment_id(i),
+        u8::from(sampled),
         event.len()
     )
 }

@@ -180,7 +180,10 @@ struct Write<'a> {
 impl Store {
     /// [`Store::from_config`] with a DynamoDB client of `sdk`.
     pub fn from_sdk(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
-        Self::from_config(Client::new(sdk), config)
+        let client = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .interceptor(crate::xray::Interceptor)
+            .build();
+        Self::from_config(Client::from_conf(client), config)
     }
 
     /// The store of `config`'s table, writing in `config.region`.

@@ -296,11 +296,12 @@ impl Keys {
 /// (a pool always has keys: an empty set is an upstream or configuration
 /// problem, and would otherwise refuse every token as `kid_unknown`).
 async fn fetch_jwks(http: &reqwest::Client, url: &url::Url) -> Result<KeySet, TokenError> {
-    let resp = http
-        .get(url.clone())
-        .send()
-        .await
-        .map_err(|_| TokenError::JwksUnavailable)?;
+    let mut span = crate::xray::remote("JWKS", "GET", url.as_str());
+    let resp = http.get(url.clone()).send().await.map_err(|_| {
+        span.unanswered();
+        TokenError::JwksUnavailable
+    })?;
+    span.answered(resp.status().as_u16());
     if !resp.status().is_success() {
         return Err(TokenError::JwksUnavailable);
     }
