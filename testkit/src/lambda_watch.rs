@@ -11,6 +11,16 @@ use crate::emulator::{REGION, root};
 use crate::http::http_post;
 use crate::{Fixture, unique};
 
+/// The environment file `[workspace.metadata.lambda.watch]` names, under the root.
+pub const WATCH_ENV_FILE: &str = ".run/functions.env";
+/// The port `[workspace.metadata.lambda.watch]` names (`make run`'s `LAMBDA_PORT` default).
+pub const WATCH_PORT: u16 = 9000;
+
+fn write_env_file(path: &std::path::Path, env: &[(String, String)]) {
+    let text: String = env.iter().map(|(k, v)| format!("{k}='{v}'\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
 /// `cargo lambda watch` running our real function binaries, killed (with its
 /// whole process group and the functions it started) when dropped.
 pub struct LambdaWatch {
@@ -23,12 +33,36 @@ pub struct LambdaWatch {
 impl LambdaWatch {
     /// Starts `cargo lambda watch` on `port` with `env` for the functions.
     pub fn start(port: u16, env: &[(String, String)]) -> LambdaWatch {
-        use std::os::unix::process::CommandExt;
         let env_file = std::env::temp_dir().join(unique("lambda-watch-env-"));
-        let text: String = env.iter().map(|(k, v)| format!("{k}='{v}'\n")).collect();
-        std::fs::write(&env_file, text).unwrap();
-        let log = env_file.with_extension("out");
-        let log_err = env_file.with_extension("err");
+        write_env_file(&env_file, env);
+        let mut flags = vec!["-A".to_owned(), "127.0.0.1".to_owned(), "-P".to_owned()];
+        flags.push(port.to_string());
+        flags.extend(["--env-file".to_owned(), env_file.display().to_string()]);
+        Self::spawn(port, &flags, &env_file)
+    }
+
+    /// Starts `cargo lambda watch` as a user would from the project root,
+    /// configured by the workspace's `[workspace.metadata.lambda.watch]`:
+    /// `env` goes to the file it names ([`WATCH_ENV_FILE`]), the address is
+    /// its, and so is the port unless `port` differs from [`WATCH_PORT`].
+    /// One at a time per checkout: the file is shared (`make run`, the
+    /// walkthrough test).
+    pub fn start_from_metadata(port: u16, env: &[(String, String)]) -> LambdaWatch {
+        let env_file = root().join(WATCH_ENV_FILE);
+        std::fs::create_dir_all(env_file.parent().unwrap()).unwrap();
+        write_env_file(&env_file, env);
+        let flags = if port == WATCH_PORT {
+            vec![]
+        } else {
+            vec!["-P".to_owned(), port.to_string()]
+        };
+        Self::spawn(port, &flags, &env_file)
+    }
+
+    fn spawn(port: u16, flags: &[String], env_file: &std::path::Path) -> LambdaWatch {
+        use std::os::unix::process::CommandExt;
+        let log = std::env::temp_dir().join(unique("lambda-watch-out-"));
+        let log_err = log.with_extension("err");
         let bin = root().join(".venv/bin");
         let path = format!(
             "{}:{}",
@@ -36,18 +70,8 @@ impl LambdaWatch {
             std::env::var("PATH").unwrap_or_default()
         );
         let child = Command::new(bin.join("cargo-lambda"))
-            .args([
-                "lambda",
-                "watch",
-                "--ignore-changes",
-                "--quiet",
-                "-A",
-                "127.0.0.1",
-                "-P",
-                &port.to_string(),
-            ])
-            .arg("--env-file")
-            .arg(&env_file)
+            .args(["lambda", "watch", "--ignore-changes", "--quiet"])
+            .args(flags)
             .current_dir(root())
             .env("PATH", path)
             .stdin(Stdio::null())
@@ -61,7 +85,8 @@ impl LambdaWatch {
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "cargo lambda watch did not start: {}",
+                "cargo lambda watch did not start ({}): {}",
+                env_file.display(),
                 std::fs::read_to_string(&log_err).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(200));

@@ -111,8 +111,11 @@ impl Running {
 /// The hosted UI's domain is the emulator's own port under the name
 /// `localhost` (the pool's custom domain), so the browser logout goes
 /// through the emulator's Cognito `/logout`.
+///
+/// The functions run under `cargo lambda watch` configured by the workspace's
+/// metadata, as a user would start it (see [`LambdaWatch::start_from_metadata`]).
 pub async fn start(lambda_port: Option<u16>) -> Running {
-    let r = start_with(lambda_port, |f, port| {
+    let r = launch(lambda_port, LambdaWatch::start_from_metadata, |f, port| {
         let logout_urls = json!({ f.client_id.clone(): [TARGET] }).to_string();
         let cookies = r#"[{"name":"app_session","path":"/","http_only":true,"same_site":"Lax"},{"name":"refresh_token","path":"/","http_only":true,"same_site":"Strict"}]"#;
         [
@@ -172,6 +175,17 @@ pub async fn start_with<F>(lambda_port: Option<u16>, logout_env: F) -> Running
 where
     F: FnOnce(&Fixture, u16) -> Vec<(String, String)>,
 {
+    launch(lambda_port, LambdaWatch::start, logout_env).await
+}
+
+async fn launch<F>(
+    lambda_port: Option<u16>,
+    start_watch: fn(u16, &[(String, String)]) -> LambdaWatch,
+    logout_env: F,
+) -> Running
+where
+    F: FnOnce(&Fixture, u16) -> Vec<(String, String)>,
+{
     let port = lambda_port.unwrap_or_else(free_port);
     let emu = start_emulator_with_lambda(&format!("http://127.0.0.1:{port}"));
     let f = Fixture::on(&emu.endpoint).await;
@@ -182,7 +196,7 @@ where
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let env = f.function_env(&pairs);
-    let watch = LambdaWatch::start(port, &env);
+    let watch = start_watch(port, &env);
     // cargo lambda watch builds and starts a function on its first invoke; do
     // it now, so the emulator's trigger call (5 s limit, as at Cognito) finds it warm.
     for function in ["pre-token", "authorizer", "signout-api", "logout"] {
