@@ -136,7 +136,7 @@ impl Counter {
         let out: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         assert!(
             expect.holds(status, &out),
-            "{operation}: unexpected answer ({status}): {body}"
+            "{operation}: unexpected answer ({status}): {body}; requests seen: {seen:?}"
         );
         let (mut dynamodb, mut cognito, mut other, mut jwks) = (vec![], vec![], vec![], 0);
         // Bytes of DynamoDB's answers: what a decision reads, whatever the user's history.

@@ -11,7 +11,7 @@ use crate::emulator::{REGION, root};
 use crate::http::http_post;
 use crate::{Fixture, unique};
 
-/// The environment file `[workspace.metadata.lambda.watch]` names, under the root.
+/// The environment file `make run` writes for `cargo lambda watch --env-file`, under the root.
 pub const WATCH_ENV_FILE: &str = ".run/functions.env";
 /// The port `[workspace.metadata.lambda.watch]` names (`make run`'s `LAMBDA_PORT` default).
 pub const WATCH_PORT: u16 = 9000;
@@ -41,21 +41,20 @@ impl LambdaWatch {
         Self::spawn(port, &flags, &env_file)
     }
 
-    /// Starts `cargo lambda watch` as a user would from the project root,
-    /// configured by the workspace's `[workspace.metadata.lambda.watch]`:
-    /// `env` goes to the file it names ([`WATCH_ENV_FILE`]), the address is
-    /// its, and so is the port unless `port` differs from [`WATCH_PORT`].
-    /// One at a time per checkout: the file is shared (`make run`, the
-    /// walkthrough test).
+    /// Starts `cargo lambda watch --env-file .run/functions.env` as a user
+    /// would from the project root, configured by the workspace's
+    /// `[workspace.metadata.lambda.watch]`: `env` goes to that file
+    /// ([`WATCH_ENV_FILE`]), the address is the metadata's, and so is the port
+    /// unless `port` differs from [`WATCH_PORT`]. One at a time per checkout:
+    /// the file is shared (`make run`, the walkthrough test).
     pub fn start_from_metadata(port: u16, env: &[(String, String)]) -> LambdaWatch {
         let env_file = root().join(WATCH_ENV_FILE);
         std::fs::create_dir_all(env_file.parent().unwrap()).unwrap();
         write_env_file(&env_file, env);
-        let flags = if port == WATCH_PORT {
-            vec![]
-        } else {
-            vec!["-P".to_owned(), port.to_string()]
-        };
+        let mut flags = vec!["--env-file".to_owned(), WATCH_ENV_FILE.to_owned()];
+        if port != WATCH_PORT {
+            flags.extend(["-P".to_owned(), port.to_string()]);
+        }
         Self::spawn(port, &flags, &env_file)
     }
 
