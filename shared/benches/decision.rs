@@ -26,8 +26,10 @@
 //! ratio ran under the same load.
 //!
 //! With `BENCH_OUT=<dir>`, the token and the JWKS are written to
-//! `<dir>/tokens.json` and `<dir>/jwks.json`, so `bench/node/verify.mjs` measures
-//! aws-jwt-verify on the same inputs in the same `make bench` run.
+//! `<dir>/tokens.json` and `<dir>/jwks.json`, and the Zipf stream (its tokens,
+//! key set and order of presentation) to `<dir>/stream.json`, so
+//! `bench/node/verify.mjs` and `bench/node/stream.mjs` measure aws-jwt-verify
+//! on the same inputs in the same `make bench` run.
 //!
 //! Run: `cargo bench -p signout --bench decision` (or `make bench` for the whole report).
 
@@ -184,6 +186,15 @@ fn setup() -> Setup {
 
     let minter = Minter::new();
     let (zipf, users, stream) = zipf_stream(&minter, &config, &f.client_id);
+    if let Some(dir) = std::env::var_os("BENCH_OUT") {
+        // The same stream for aws-jwt-verify (bench/node/stream.mjs).
+        let doc = json!({
+            "issuer": config.issuer, "client_id": f.client_id, "jwks": minter.jwks(),
+            "tokens": users, "stream": stream,
+        });
+        let path = std::path::Path::new(&dir).join("stream.json");
+        std::fs::write(path, doc.to_string()).expect("write stream.json");
+    }
     let small = Config::from_lookup(Fixture::lookup(
         f.env_with(&[("TOKEN_CACHE_ENTRIES", "64")]),
     ))
@@ -243,13 +254,16 @@ impl Minter {
         }
     }
 
-    fn keys(&self) -> KeySet {
+    fn jwks(&self) -> Value {
         let c = PublicKeyComponents::<Vec<u8>>::from(self.pair.public_key());
-        let jwks = json!({"keys": [{
+        json!({"keys": [{
             "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "bench",
             "n": URL_SAFE_NO_PAD.encode(&c.n), "e": URL_SAFE_NO_PAD.encode(&c.e),
-        }]});
-        KeySet::from_json(jwks.to_string().as_bytes()).expect("our JWKS parses")
+        }]})
+    }
+
+    fn keys(&self) -> KeySet {
+        KeySet::from_json(self.jwks().to_string().as_bytes()).expect("our JWKS parses")
     }
 
     fn sign(&self, claims: &Value) -> String {

@@ -29,6 +29,9 @@ pub struct Config {
     /// Hosted UI domain, e.g. `https://auth.example.com`.
     pub cognito_domain: Option<Url>,
     pub jwks_url: Url,
+    /// The pool's key set given in configuration (`JWKS_JSON`): no fetch at
+    /// all, for pools whose keys do not rotate (Cognito does not rotate them).
+    pub jwks_json: Option<String>,
     pub issuer: String,
     /// Per-client allow-list of logout targets (exact match).
     pub logout_urls: BTreeMap<String, Vec<String>>,
@@ -214,6 +217,16 @@ impl Config {
                     .and_then(|i| Url::parse(&format!("{i}/.well-known/jwks.json")).ok())
             });
         let issuer = r.raw("TOKEN_ISSUER").or(derived_issuer);
+        let jwks_json = r.raw("JWKS_JSON");
+        if let Some(doc) = &jwks_json
+            && crate::tokens::KeySet::from_json(doc.as_bytes()).map_or(true, |k| k.is_empty())
+        {
+            r.problem(
+                "JWKS_JSON",
+                "is not a JWKS document with an RS256 signing key (the pool's /.well-known/jwks.json)",
+                r#"{"keys":[{"kty":"RSA","kid":"...","n":"...","e":"AQAB","alg":"RS256","use":"sig"}]}"#,
+            );
+        }
 
         let mut logout_urls = BTreeMap::new();
         if let Some(raw) = r.raw("LOGOUT_URLS") {
@@ -291,6 +304,7 @@ impl Config {
             app_client_ids,
             cognito_domain,
             jwks_url: jwks_url.expect("derived from region and pool"),
+            jwks_json,
             issuer: issuer.unwrap_or_default(),
             logout_urls,
             fail_open,

@@ -225,9 +225,16 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// A verifier that fetches the JWKS from `config.jwks_url` on first use.
+    /// A verifier that fetches the JWKS from `config.jwks_url` on first use,
+    /// or, with `JWKS_JSON`, trusts exactly the keys given there and never
+    /// fetches (no HTTP client is built: a faster cold start).
     pub fn from_config(config: &Config) -> Self {
-        Self::build(config, Keys::from_url(config.jwks_url.clone()))
+        let keys = match &config.jwks_json {
+            // Validated with the configuration.
+            Some(doc) => Keys::fixed(KeySet::from_json(doc.as_bytes()).unwrap_or_default()),
+            None => Keys::from_url(config.jwks_url.clone()),
+        };
+        Self::build(config, keys)
     }
 
     /// A verifier with fixed keys (benchmarks, offline tools).

@@ -4,7 +4,7 @@
 use std::net::TcpStream;
 use std::time::Duration;
 
-pub(crate) fn http_get(url: &str) -> (u16, String) {
+pub fn http_get(url: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let rest = url.trim_start_matches("http://");
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));

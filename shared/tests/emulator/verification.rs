@@ -155,3 +155,53 @@ async fn the_jwks_is_fetched_once_and_not_again_for_every_unknown_kid() {
         "no refetch inside the window"
     );
 }
+
+/// The pool's JWKS document, fetched once by the test itself.
+async fn jwks_document(f: &Fixture) -> String {
+    let url = format!("{}/{}/.well-known/jwks.json", f.endpoint, f.pool_id);
+    let (status, body) = tokio::task::spawn_blocking(move || testkit::http_get(&url))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    body
+}
+
+#[tokio::test]
+async fn with_the_key_set_in_configuration_tokens_verify_without_any_fetch() {
+    // GIVEN JWKS_JSON set, and the JWKS URL pointing at a closed port
+    let f = Fixture::new().await;
+    let doc = jwks_document(&f).await;
+    let closed = "http://127.0.0.1:9/jwks.json";
+    let config = signout::Config::from_lookup(Fixture::lookup(
+        f.env_with(&[("JWKS_JSON", &doc), ("JWKS_URL", closed)]),
+    ))
+    .unwrap();
+    let verifier = signout::tokens::Verifier::from_config(&config);
+    let t = f.sign_in(&f.username).await;
+
+    // WHEN a token is verified THEN it is, and nothing was fetched
+    verifier.verify(&t.access, Expect::ACCESS).await.unwrap();
+    assert_eq!(verifier.jwks_fetches(), 0);
+    // AND a key the configuration does not hold is the token's fault, not an outage
+    let header = serde_json::json!({"alg": "RS256", "kid": "not-in-the-set"});
+    let claims = serde_json::Value::Object(signout::tokens::peek_claims(&t.access).unwrap());
+    let foreign = testkit::mint_with_header(Some(&header), &claims);
+    assert_eq!(
+        verifier.verify(&foreign, Expect::ACCESS).await.unwrap_err(),
+        TokenError::UnknownKid
+    );
+}
+
+#[tokio::test]
+async fn a_jwks_json_without_a_usable_signing_key_is_refused_at_cold_start() {
+    let f = Fixture::new().await;
+    for doc in [
+        r#"{"keys":[]}"#,
+        "not json",
+        r#"{"keys":[{"kty":"EC","kid":"e"}]}"#,
+    ] {
+        let env = f.env_with(&[("JWKS_JSON", doc)]);
+        let err = signout::Config::from_lookup(Fixture::lookup(env)).unwrap_err();
+        assert!(err.to_string().contains("JWKS_JSON"), "{doc}: {err}");
+    }
+}
