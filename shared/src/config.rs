@@ -58,7 +58,7 @@ pub const DEFAULT_REFRESH_TOKEN_LIFETIME_SECONDS: u64 = 30 * 86_400;
 pub const DEFAULT_REVOCATION_CACHE_MS: u64 = 1_000;
 pub const DEFAULT_LEEWAY_SECONDS: u64 = 5;
 pub const DEFAULT_TOKEN_CACHE_ENTRIES: u64 = 10_000;
-pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 4 * 1024 * 1024;
 pub const DEFAULT_SDK_OPERATION_TIMEOUT_MS: u64 = 3_000;
 pub const DEFAULT_STAMP_CLAIM: &str = "signout_epoch";
 
@@ -277,7 +277,7 @@ impl Config {
             "TOKEN_CACHE_BYTES",
             DEFAULT_TOKEN_CACHE_BYTES,
             1024 * 1024 * 1024,
-            "8388608",
+            "4194304",
         );
         let stamp_claim = stamp_claim::read(&mut r);
         let sdk_ms = r.number(
@@ -458,7 +458,7 @@ mod tests {
         assert_eq!(c.regions, ["eu-west-1"]);
         assert_eq!(
             (c.token_cache_entries, c.token_cache_bytes),
-            (10_000, 8 * 1024 * 1024)
+            (10_000, 4 * 1024 * 1024)
         );
     }
 

@@ -134,7 +134,8 @@ pub struct Claims {
 #[derive(Debug)]
 pub struct Verified {
     pub claims: Claims,
-    issuer: Box<str>,
+    /// The verifier's own issuer, shared: not a copy per cached entry.
+    issuer: std::sync::Arc<str>,
     nbf: Option<u64>,
     kid: Box<str>,
     key: Fingerprint,
@@ -162,7 +163,7 @@ impl Verified {
             + opt(&c.scope)
             + strings(&c.groups)
             + strings(&c.identity_providers)
-            + self.issuer.len()
+            // `issuer` is shared with the verifier: no bytes of its own.
             + self.kid.len();
     }
 }
@@ -215,7 +216,7 @@ impl Expect {
 
 /// Verifies Cognito tokens of one pool. Build once per cold start and share.
 pub struct Verifier {
-    issuer: String,
+    issuer: std::sync::Arc<str>,
     clients: BTreeSet<String>,
     leeway: u64,
     stamp_claim: String,
@@ -244,7 +245,7 @@ impl Verifier {
 
     fn build(config: &Config, keys: Keys) -> Self {
         Verifier {
-            issuer: config.issuer.clone(),
+            issuer: config.issuer.as_str().into(),
             clients: config.app_client_ids.clone(),
             leeway: config.leeway.as_secs(),
             stamp_claim: config.stamp_claim.clone(),
@@ -338,7 +339,7 @@ impl Verifier {
         let (claims, nbf) = self.read_claims(p)?;
         let mut v = Verified {
             claims,
-            issuer: self.issuer.as_str().into(),
+            issuer: self.issuer.clone(),
             nbf,
             kid: parts.kid.into_boxed_str(),
             key: *key.fingerprint(),
@@ -354,7 +355,7 @@ impl Verifier {
     fn read_claims(&self, p: Payload<'_>) -> Result<(Claims, Option<u64>), TokenError> {
         let s = Payload::str;
         let n = Payload::num;
-        if s(&p.iss) != Some(self.issuer.as_str()) {
+        if s(&p.iss) != Some(&*self.issuer) {
             return Err(TokenError::WrongIssuer);
         }
         let token_use = match s(&p.token_use) {
