@@ -9,11 +9,15 @@
 #      x86_64, then arm64 (the template's default, so target/lambda ends deployable)
 #   3. decision cost: criterion (shared/benches/decision.rs), which also writes
 #      the token and JWKS it measured
-#   4. aws-jwt-verify on that token and JWKS (bench/node/verify.mjs)
+#   4. aws-jwt-verify on that token and JWKS (bench/node/verify.mjs), and on the
+#      same Zipf stream of 10,000 users' tokens (bench/node/stream.mjs)
 #   5. an emulator for the rest of the run; round trips counted by the
 #      FaultProxy (testkit/examples/round_trips.rs), which leaves a fixture
 #   6. cold start and peak RSS of the bootstrap binary in each zip of this
-#      machine's architecture, served by bench/runtime_api.py against that fixture
+#      machine's architecture, served by bench/runtime_api.py against that fixture;
+#      the same for a Node.js 20 authorizer (bench/node/authorizer.mjs); the
+#      authorizer's peak RSS with its token cache full (10,000 distinct tokens);
+#      revocation delay (sign-out acknowledged -> the authorizer's first refusal)
 #   7. the report
 #
 # Intermediate results go to $CARGO_TARGET_DIR/bench. Knobs: BENCH_COLD_RUNS
@@ -81,9 +85,10 @@ done
 step "3/7 decision cost (criterion; release profile)"
 BENCH_OUT="$OUT" cargo bench -p signout --bench decision
 
-step "4/7 aws-jwt-verify on the same token and JWKS"
+step "4/7 aws-jwt-verify on the same token and JWKS, and on the same Zipf stream"
 node bench/node/verify.mjs --tokens "$OUT/tokens.json" --jwks "$OUT/jwks.json" \
   --count "$NODE_COUNT" | tee "$OUT/node.json"
+node bench/node/stream.mjs --stream "$OUT/stream.json" | tee "$OUT/node-stream.json"
 
 step "5/7 emulator, round trips per operation"
 PORT=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -105,6 +110,26 @@ for fn in "${FUNCTIONS[@]}"; do
   python bench/runtime_api.py cold "${args[@]}" --runs "$COLD_RUNS" >"$OUT/cold/$fn.json"
   python bench/runtime_api.py memory "${args[@]}" --events "$EVENTS" >"$OUT/memory/$fn.json"
 done
+# The Node.js authorizer a team would otherwise deploy, same fixture, same harness.
+python bench/runtime_api.py cold --binary "$ROOT/bench/node/bootstrap.mjs" --env "$OUT/fixture/env.json" \
+  --event "$OUT/fixture/authorizer.json" --runs "$COLD_RUNS" >"$OUT/cold/node-authorizer.json"
+# Ours with the key set in configuration (JWKS_JSON): no key fetch, one TLS stack.
+python - "$OUT/fixture/env.json" "$OUT/fixture/env-jwks-json.json" <<'PY'
+import json, sys, urllib.request
+env = json.load(open(sys.argv[1]))
+env["JWKS_JSON"] = urllib.request.urlopen(env["JWKS_URL"]).read().decode()
+json.dump(env, open(sys.argv[2], "w"))
+PY
+python bench/runtime_api.py cold --binary "$OUT/bin/$HOST_ARCH/authorizer" --env "$OUT/fixture/env-jwks-json.json" \
+  --event "$OUT/fixture/authorizer.json" --runs "$COLD_RUNS" >"$OUT/cold/authorizer-jwks-json.json"
+# Peak RSS with the verified-token cache full: 10,000 distinct valid tokens.
+python bench/distinct_tokens.py --event "$OUT/fixture/authorizer.json" --count 10000 >"$OUT/fixture/distinct.jsonl"
+python bench/runtime_api.py memory --binary "$OUT/bin/$HOST_ARCH/authorizer" --env "$OUT/fixture/env.json" \
+  --events-file "$OUT/fixture/distinct.jsonl" --events 10000 >"$OUT/memory/authorizer-full-cache.json"
+# Revocation delay at the defaults (REVOCATION_CACHE_MS unset: 1000 ms).
+python bench/runtime_api.py delay --binary "$OUT/bin/$HOST_ARCH/authorizer" \
+  --signout-api "$OUT/bin/$HOST_ARCH/signout-api" --env "$OUT/fixture/env.json" \
+  --events-dir "$OUT/fixture/delay" --runs 20 >"$OUT/delay.json"
 
 step "7/7 report"
 MACHINE_NPROC=$(nproc)
@@ -149,7 +174,16 @@ rows.append(("new-token warm decision: `Verifier::verify` (full check, cache ins
 rows.append(("`authz::authorize` (repeated-token warm path + principal + requirements)", t(authorize), f"{t(raw)} (raw verify)", f"{authorize / raw:.3f}×", "—", "—"))
 rows.append(("`Verifier::verify` alone, repeated token (cache hit)", t(verify), f"{t(raw)} (raw verify)", f"{verify / raw:.3f}×", "—", "—"))
 rows.append(("`Verifier::verify` alone, new token (full check)", t(verify_new), f"{t(raw)} (raw verify)", f"{verify_new / raw:.2f}×", "—", "—"))
-rows.append(("`Verifier::verify` on a Zipf stream (10,000 users' tokens, exponent 1, default cache bounds)", f"{1e9 / zipf:,.0f} tokens/s", f"{1e9 / raw:,.0f} checks/s (raw verify)", f"{raw / zipf:.1f}×", "—", "—"))
+node_stream = json.loads((out / "node-stream.json").read_text())
+stream_ratio = 1e9 / zipf / node_stream["tokens_per_second"]
+rows.append((
+    "throughput on a realistic stream: `Verifier::verify` over 10,000 users' tokens presented with Zipf reuse (exponent 1), vs aws-jwt-verify `verifySync` on the same stream",
+    f"{1e9 / zipf:,.0f} tokens/s",
+    f"{node_stream['tokens_per_second']:,.0f} tokens/s",
+    f"{stream_ratio:.1f}×",
+    "≥ 10×",
+    yes(stream_ratio >= 10),
+))
 rows.append(("`judge` alone", t(judge), "—", "—", "—", "—"))
 
 node = json.loads((out / "node.json").read_text())
@@ -181,25 +215,56 @@ rows.append((
     "—",
 ))
 
-for fn in functions:
+node_cold = json.loads((out / "cold" / "node-authorizer.json").read_text())
+node_first = node_cold["first_response_ms"]["median"]
+rows.append((
+    f"cold start, Node.js 20 authorizer (aws-jwt-verify + SDK v3 BatchGetItem): spawn → first response (median of {node_cold['runs']})",
+    f"{node_first:.1f} ms (init {node_cold['init_ms']['median']:.1f} ms)",
+    "—", "—", "—", "—",
+))
+for fn in functions + ["authorizer-jwks-json"]:
     c = json.loads((out / "cold" / f"{fn}.json").read_text())
     first, init = c["first_response_ms"]["median"], c["init_ms"]["median"]
+    label = "`authorizer` with `JWKS_JSON` (key set in configuration)" if fn == "authorizer-jwks-json" else f"`{fn}`"
     rows.append((
-        f"cold start `{fn}`: spawn → first response (median of {c['runs']})",
+        f"cold start {label}: spawn → first response (median of {c['runs']})",
         f"{first:.1f} ms (init {init:.1f} ms)",
-        "—", "—", "< 30 ms", yes(first < 30),
+        f"{node_first:.1f} ms (Node.js authorizer)",
+        f"{node_first / first:.1f}× faster",
+        "≤ 12 ms, ≥ 10× faster",
+        yes(first <= 12 and node_first / first >= 10),
     ))
 
+ZIP_TARGET = {"arm64": 3_500_000, "x86_64": 4_000_000}
 sizes = [line.split("\t") for line in (out / "sizes.tsv").read_text().splitlines()]
 for fn, arch, size in sorted(sizes, key=lambda r: (functions.index(r[0]), r[1])):
     mb = int(size) / 1e6
-    rows.append((f"zip `{fn}` {arch}", f"{mb:.2f} MB", "—", "—", "≤ 4 MB", yes(int(size) <= 4_000_000)))
+    limit = ZIP_TARGET[arch]
+    rows.append((f"zip `{fn}` {arch}", f"{mb:.2f} MB", "—", "—", f"≤ {limit / 1e6:.1f} MB", yes(int(size) <= limit)))
 
 for fn in functions:
     m = json.loads((out / "memory" / f"{fn}.json").read_text())
     mb = m["peak_rss_kib"] * 1024 / 1e6
     errors = f", {m['errors']} error answers" if m["errors"] else ""
-    rows.append((f"peak RSS `{fn}`, {m['events']:,} events, one process", f"{mb:.1f} MB{errors}", "—", "—", "≤ 32 MB", yes(mb <= 32)))
+    rows.append((f"peak RSS `{fn}`, {m['events']:,} events, one process", f"{mb:.1f} MB{errors}", "—", "—", "≤ 16 MB", yes(mb <= 16)))
+full = json.loads((out / "memory" / "authorizer-full-cache.json").read_text())
+full_mb = full["peak_rss_kib"] * 1024 / 1e6
+rows.append((
+    f"peak RSS `authorizer`, {full['events']:,} distinct tokens (the verified-token cache full at its default bounds)",
+    f"{full_mb:.1f} MB ({full['peak_rss_kib'] / 1024:.1f} MiB)"
+    + (f", {full['errors']} error answers" if full["errors"] else ""),
+    "—", "—", "≤ 16 MB", yes(full_mb <= 16),
+))
+delay = json.loads((out / "delay.json").read_text())
+bound = delay["revocation_cache_ms"] + 100
+rows.append((
+    f"revocation delay at the defaults: sign-out acknowledged → the authorizer (another process) refuses the token, {delay['runs']} sign-outs",
+    f"median {delay['delay_ms']['median']:.0f} ms, worst {delay['delay_ms']['max']:.0f} ms",
+    f"`REVOCATION_CACHE_MS` {delay['revocation_cache_ms']}",
+    "—",
+    f"≤ {bound} ms",
+    yes(delay["delay_ms"]["max"] <= bound),
+))
 
 ops = json.loads((out / "round_trips.json").read_text())["operations"]
 
@@ -258,7 +323,7 @@ elif ours_tps / ref_tps < 5:
         f"{ceiling:.2f}×: the gap is our work around the check (see the warm path rows)."
     )
 cold = {fn: json.loads((out / "cold" / f"{fn}.json").read_text()) for fn in functions}
-if any(c["first_response_ms"]["median"] >= 30 for c in cold.values()):
+if any(c["first_response_ms"]["median"] > 12 for c in cold.values()):
     inits = [c["init_ms"]["median"] for c in cold.values()]
     pre = json.loads((out / "memory" / "pre-token.json").read_text())
     why.append(
@@ -268,10 +333,10 @@ if any(c["first_response_ms"]["median"] >= 30 for c in cold.values()):
         f"{pre['events']:,} events with one BatchGetItem each in {pre['seconds']:.1f} s, "
         f"{pre['seconds'] / pre['events'] * 1000:.1f} ms per event."
     )
-over = [(fn, arch, int(size)) for fn, arch, size in sizes if int(size) > 4_000_000]
+over = [(fn, arch, int(size)) for fn, arch, size in sizes if int(size) > ZIP_TARGET[arch]]
 if over:
     why.append(
-        "- **Zip size** over 4 MB: "
+        "- **Zip size** over the target (3.5 MB arm64, 4.0 MB x86_64): "
         + ", ".join(f"`{fn}` {arch} {size / 1e6:.2f} MB" for fn, arch, size in over)
         + "."
     )
@@ -287,7 +352,7 @@ doc = f"""# Benchmark results
 
 Written by `make bench` (`bench/run.sh`); run it again to refresh. Nothing
 asserts on time: the table reports, the last column says whether the target of
-issue 9 was met on this machine.
+issues 9 and 15 was met on this machine.
 
 | machine | |
 | --- | --- |
@@ -350,11 +415,38 @@ bloat --crates`; its attribution is approximate), in KiB:
   (BatchGetItem), `GET /session` (JWKS + BatchGetItem), logout with an
   `id_token_hint` and a refresh cookie (JWKS, session record, RevokeToken).
   Not included: Lambda downloading and unpacking the code, and the microVM.
+- **Node.js authorizer** (`bench/node/authorizer.mjs`, run by
+  `bench/node/bootstrap.mjs`, a runtime loop over `node:http` as Lambda's
+  Node.js runtime runs a handler): aws-jwt-verify (JWKS fetched on first use)
+  and one AWS SDK v3 `BatchGetItem` of the same five items, the shape of the
+  public Cognito revocation samples; same fixture, event and harness as ours.
+  Lambda's own Node.js runtime start is not included on either side.
+- **`JWKS_JSON`**: the authorizer with the pool's key set in its
+  configuration: no key fetch on the first event and no second HTTP client.
+- **Zipf stream** (`stream/zipf_verify`, `bench/node/stream.mjs`): 10,000
+  users' access tokens (one each, signed in process), presented in a fixed
+  pseudo-random order with Zipf-distributed reuse (exponent 1), 200,000
+  presentations for criterion; aws-jwt-verify `verifySync` on the first
+  {node_stream['presentations']:,} of the same order (median of 3 rounds; it checks the
+  signature of every presentation, having no verification cache). Ours only
+  verifies here too (no revocation check), with the default cache bounds.
+- **Peak RSS with the token cache full**: the authorizer served 10,000 events,
+  each with a distinct valid token of the same user (`bench/distinct_tokens.py`,
+  re-signed with the emulator's key), so the verified-token cache reaches its
+  default bounds (`TOKEN_CACHE_ENTRIES` 10,000, `TOKEN_CACHE_BYTES` 4 MiB).
+- **Revocation delay** (`bench/runtime_api.py delay`): one authorizer process
+  is served a user's token back to back; once it allowed it, after a random
+  wait within the verdict cache's lifetime, a second process (the sign-out
+  API) gets `POST /signout` for that user; from the arrival of its answer to
+  the arrival of the authorizer's first refusal; {delay['runs']} users in turn,
+  default `REVOCATION_CACHE_MS`.
 - **Size**: `target/lambda/<function>/bootstrap.zip` from
   `cargo lambda build --release --output-format zip` (MB = 10⁶ bytes).
 - **Memory**: peak resident set (`VmHWM`) of one process after answering
   {env['EVENTS']} copies of the same realistic event (default verdict cache,
-  1 s), read from /proc before it is stopped (MB = 10⁶ bytes).
+  1 s), read from /proc before it is stopped (MB = 10⁶ bytes; the release
+  profile: dependencies built for size (`opt-level = "z"`), the shared crate,
+  aws-lc, serde_json, base64, quick_cache and rustls for speed).
 - **Round trips** (`testkit/examples/round_trips.rs`): requests seen by the
   `FaultProxy` between the real function binaries (`cargo lambda watch`) and
   the emulator, one event per operation, each for a user of its own; the

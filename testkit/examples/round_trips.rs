@@ -339,6 +339,9 @@ fn main() {
 }
 
 /// A fresh table, pool and signed-in user, and the files `bench/runtime_api.py` serves.
+/// Users signed out in turn by the revocation-delay run.
+const DELAY_USERS: usize = 20;
+
 fn write_fixture(rt: &tokio::runtime::Runtime, endpoint: &str, dir: &Path) {
     let f = rt.block_on(Fixture::on(endpoint));
     let tokens = rt.block_on(f.sign_in(&f.username));
@@ -364,8 +367,19 @@ fn write_fixture(rt: &tokio::runtime::Runtime, endpoint: &str, dir: &Path) {
         let e = event(&f, dir_name, name, &user);
         std::fs::write(dir.join(format!("{function}.json")), e).unwrap();
     }
+    // Revocation delay (bench/runtime_api.py delay): per user, the token's
+    // authorizer event and its global sign-out.
+    let delay = dir.join("delay");
+    std::fs::create_dir_all(&delay).expect("delay directory");
+    for i in 0..DELAY_USERS {
+        let u = rt.block_on(new_user(&f));
+        let token = event(&f, "authorizer", "rest-token.json", &u);
+        std::fs::write(delay.join(format!("{i}-authorizer.json")), token).unwrap();
+        let signout = event(&f, "signout-api", "v2-signout.json", &u);
+        std::fs::write(delay.join(format!("{i}-signout.json")), signout).unwrap();
+    }
     eprintln!(
-        "fixture for the cold-start runs written to {}",
+        "fixture for the cold-start and revocation-delay runs written to {}",
         dir.display()
     );
 }
