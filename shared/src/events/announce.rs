@@ -75,6 +75,8 @@ pub struct Announcer {
     cognito_issuer: String,
     pool_id: String,
     settings: EventsSettings,
+    /// `EVENTS_ISSUER`, when receivers are configured.
+    issuer: Option<String>,
     eventbridge: aws_sdk_eventbridge::Client,
     keys: Option<Arc<KeySet>>,
     http: reqwest::Client,
@@ -86,8 +88,8 @@ impl Announcer {
         config: &Config,
         settings: EventsSettings,
     ) -> Self {
-        let keys = settings
-            .signing
+        let keys = config
+            .events_signing
             .as_ref()
             .map(|s| Arc::new(KeySet::new(aws_sdk_kms::Client::new(sdk), s.keys.clone())));
         Announcer {
@@ -96,6 +98,7 @@ impl Announcer {
             pool_id: config.user_pool_id.clone(),
             eventbridge: aws_sdk_eventbridge::Client::new(sdk),
             keys,
+            issuer: config.events_signing.as_ref().map(|s| s.issuer.clone()),
             http: http_client(config.sdk_operation_timeout),
             settings,
         }
@@ -103,11 +106,11 @@ impl Announcer {
 
     /// Every configured receiver of `r`, signed and delivered concurrently.
     async fn deliver(&self, r: &Recorded) -> Vec<Result<(), DeliveryError>> {
-        let (Some(keys), Some(signing)) = (&self.keys, &self.settings.signing) else {
+        let (Some(keys), Some(issuer)) = (&self.keys, &self.issuer) else {
             return Vec::new();
         };
         let now = EpochMs::now().secs();
-        let issuer = signing.issuer.as_str();
+        let issuer = issuer.as_str();
         let logouts = self
             .settings
             .backchannel

@@ -1,5 +1,6 @@
-//! What the events function (and, for the keys, the sign-out API) reads
-//! beyond [`Config`](crate::config::Config), validated once at cold start.
+//! What the events function reads beyond [`Config`](crate::config::Config),
+//! validated once at cold start; and [`Signing`], which the shared
+//! configuration reads (the sign-out API publishes the keys too).
 //!
 //! | variable | what |
 //! | --- | --- |
@@ -58,7 +59,6 @@ pub struct Signing {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EventsSettings {
     pub bus: Option<String>,
-    pub signing: Option<Signing>,
     pub backchannel: BTreeMap<ClientId, Registration>,
     pub ssf: Vec<SsfReceiver>,
 }
@@ -139,15 +139,17 @@ impl Signing {
 }
 
 impl EventsSettings {
-    pub fn from_env(app_clients: &BTreeSet<String>) -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok(), app_clients)
+    pub fn from_env(app_clients: &BTreeSet<String>, signs: bool) -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok(), app_clients, signs)
     }
 
     /// Reads every variable; every problem at once. `app_clients` is
-    /// `APP_CLIENT_IDS`: a registration must name one of them.
+    /// `APP_CLIENT_IDS`: a registration must name one of them. `signs`:
+    /// whether signing keys are configured ([`Signing`]), which receivers need.
     pub fn from_lookup(
         get: impl Fn(&str) -> Option<String>,
         app_clients: &BTreeSet<String>,
+        signs: bool,
     ) -> Result<Self, ConfigError> {
         let mut e = ConfigError::default();
         let bus = raw(&get, "EVENT_BUS_NAME");
@@ -160,10 +162,9 @@ impl EventsSettings {
                 "signout-events",
             );
         }
-        let signing = Signing::from_lookup(&get, &mut e);
         let backchannel = registrations(&get, app_clients, &mut e);
         let ssf = ssf_receivers(&get, &mut e);
-        if signing.is_none() && (!backchannel.is_empty() || !ssf.is_empty()) {
+        if !signs && (!backchannel.is_empty() || !ssf.is_empty()) {
             e.add(
                 "EVENTS_SIGNING_KEYS",
                 "is required when BACKCHANNEL_LOGOUT or SSF_RECEIVERS is set (tokens are signed)",
@@ -172,7 +173,6 @@ impl EventsSettings {
         }
         e.or_ok(EventsSettings {
             bus,
-            signing,
             backchannel,
             ssf,
         })
@@ -267,7 +267,25 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         let clients = BTreeSet::from(["c1".to_owned(), "c2".to_owned()]);
-        EventsSettings::from_lookup(|k| vars.get(k).cloned(), &clients)
+        let mut e = ConfigError::default();
+        let signing = Signing::from_lookup(&|k: &str| vars.get(k).cloned(), &mut e);
+        let settings =
+            EventsSettings::from_lookup(|k| vars.get(k).cloned(), &clients, signing.is_some());
+        match (settings, e.is_empty()) {
+            (Ok(s), true) => Ok(s),
+            (s, _) => {
+                e.problems.extend(s.err().unwrap_or_default().problems);
+                Err(e)
+            }
+        }
+    }
+
+    fn signing(vars: &[(&str, &str)]) -> Option<Signing> {
+        let vars: BTreeMap<&str, &str> = vars.iter().copied().collect();
+        Signing::from_lookup(
+            &|k: &str| vars.get(k).map(|v| (*v).to_owned()),
+            &mut ConfigError::default(),
+        )
     }
 
     fn variables(e: ConfigError) -> Vec<String> {
@@ -299,7 +317,11 @@ mod tests {
             "https://rp.example.com/bcl"
         );
         assert!(reg.backchannel_logout_session_required);
-        assert_eq!(s.signing.unwrap().keys, ["alias/a", "alias/b"]);
+        let keys = signing(&[
+            ("EVENTS_ISSUER", "https://signout.example.com"),
+            ("EVENTS_SIGNING_KEYS", "alias/a, alias/b"),
+        ]);
+        assert_eq!(keys.unwrap().keys, ["alias/a", "alias/b"]);
     }
 
     #[test]
