@@ -18,6 +18,8 @@ pub struct LambdaWatch {
     pub endpoint: String,
     child: Child,
     killed: bool,
+    /// Where the functions' output goes (stdout, stderr).
+    logs: [std::path::PathBuf; 2],
 }
 
 impl LambdaWatch {
@@ -71,6 +73,7 @@ impl LambdaWatch {
             endpoint: format!("http://127.0.0.1:{port}"),
             child,
             killed: false,
+            logs: [log, log_err],
         }
     }
 
@@ -89,6 +92,15 @@ impl LambdaWatch {
 }
 
 impl LambdaWatch {
+    /// Everything the functions (and `cargo lambda watch`) wrote so far.
+    pub fn logs(&self) -> String {
+        self.logs
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The processes `cargo lambda watch` started (the functions run in
     /// sessions of their own, outside its process group), deepest last.
     pub fn descendants(&self) -> Vec<u32> {
@@ -170,6 +182,8 @@ impl Fixture {
                 self.endpoint.as_str(),
             ),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", self.endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_KMS", self.endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_EVENTBRIDGE", self.endpoint.as_str()),
             ("AWS_ACCESS_KEY_ID", "testing"),
             ("AWS_SECRET_ACCESS_KEY", "testing"),
             ("AWS_DEFAULT_REGION", REGION),
