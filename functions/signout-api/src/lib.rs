@@ -172,7 +172,9 @@ async fn dispatch(app: &App, req: &Request) -> ApiResult {
 /// Public documents may be cached by relying parties and CDNs for five
 /// minutes: a rotation publishes the next key longer than that before it signs.
 fn cacheable(mut r: lambda_http::http::Response<String>) -> lambda_http::http::Response<String> {
-    r.headers_mut().insert(
+    let h = r.headers_mut();
+    h.remove(lambda_http::http::header::PRAGMA);
+    h.insert(
         lambda_http::http::header::CACHE_CONTROL,
         lambda_http::http::HeaderValue::from_static("public, max-age=300"),
     );
