@@ -12,7 +12,9 @@ tools/requirements.txt), never with the project's own code. Tests only.
   present, `events` with the back-channel logout member (an object), `sub`
   or `sid`, no `nonce`. Valid: 200, or the status set for that client by
   `POST /_status/<client_id>` with body `500` (to make deliveries fail).
-  Invalid: 400 `{"error": "invalid_request"}`. A `jti` seen before is answered
+  Invalid: 400 `{"error": "invalid_request"}`. Status `0` means "hang": the
+  request is recorded, then answered 503 only after HANG_SECONDS (a receiver
+  stuck while the function is killed). A `jti` seen before is answered
   200 and counted as a duplicate, not applied twice (§2.6 step 10, optional).
 * `POST /ssf`: an RFC 8935 push of a SET (`application/secevent+jwt`):
   signature, `typ` `secevent+jwt`, `iss`, `aud` equal to --ssf-audience,
@@ -44,6 +46,8 @@ from joserfc.jwk import KeySet
 
 BACKCHANNEL_LOGOUT = "http://schemas.openid.net/event/backchannel-logout"
 LEEWAY = 60
+# How long a delivery waits for an answer in "hang" mode (status 0).
+HANG_SECONDS = 30
 
 
 class Invalid(Exception):
@@ -197,6 +201,11 @@ def make_handler(state: State):
                 if path == "/ssf":  # RFC 8935 §2.3's error shape
                     return self.answer(400, {"err": "invalid_request", "description": str(e)})
                 return self.answer(400, {"error": "invalid_request", "error_description": str(e)})
+            if ok_status == 0:  # "hang": answer only after a long while (crash tests)
+                entry["valid"], entry["status"] = True, 0
+                self.record(entry)
+                time.sleep(HANG_SECONDS)
+                return self.answer(503)
             entry["valid"] = True
             entry["status"] = ok_status
             jti = entry["claims"]["jti"]

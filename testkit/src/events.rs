@@ -154,6 +154,11 @@ pub struct EventsStack {
 impl EventsStack {
     /// Starts it all; the stream poller retries a failed batch `max_retries` times.
     pub async fn start(max_retries: u32) -> EventsStack {
+        Self::start_with(max_retries, &[]).await
+    }
+
+    /// [`EventsStack::start`] with `extra` settings for the functions.
+    pub async fn start_with(max_retries: u32, extra: &[(&str, &str)]) -> EventsStack {
         let port = free_port();
         let lambda = format!("http://127.0.0.1:{port}");
         let dlq = unique("events-dlq-");
@@ -184,13 +189,16 @@ impl EventsStack {
             f.secret_client_id.clone(): {"backchannel_logout_uri": rp.bcl_uri(&f.secret_client_id)},
         });
         let receivers = json!([{"endpoint_url": format!("{}/ssf", rp.url), "aud": SSF_AUDIENCE}]);
-        let env = f.function_env(&[
-            ("EVENTS_ISSUER", &issuer),
-            ("EVENTS_SIGNING_KEYS", &key_id),
-            ("EVENT_BUS_NAME", &bus),
-            ("BACKCHANNEL_LOGOUT", &registrations.to_string()),
-            ("SSF_RECEIVERS", &receivers.to_string()),
-        ]);
+        let (registrations, receivers) = (registrations.to_string(), receivers.to_string());
+        let mut settings = vec![
+            ("EVENTS_ISSUER", issuer.as_str()),
+            ("EVENTS_SIGNING_KEYS", key_id.as_str()),
+            ("EVENT_BUS_NAME", bus.as_str()),
+            ("BACKCHANNEL_LOGOUT", registrations.as_str()),
+            ("SSF_RECEIVERS", receivers.as_str()),
+        ];
+        settings.extend_from_slice(extra);
+        let env = f.function_env(&settings);
         let watch = LambdaWatch::start(port, &env);
         // The first call of each function builds it: make both calls here,
         // so no stream batch waits on a build (and the published keys load).

@@ -146,6 +146,17 @@ impl LambdaWatch {
         }
     }
 
+    /// A crash and a restart: kills `cargo lambda watch` and its functions at
+    /// once (SIGKILL), then starts it again on the same port with `env`.
+    pub fn crash_and_restart(&mut self, env: &[(String, String)]) {
+        let descendants = self.descendants();
+        self.signal("KILL", &descendants);
+        let _ = self.child.wait();
+        self.killed = true; // the old value's Drop has nothing left to stop
+        let fresh = LambdaWatch::start(self.port, env);
+        drop(std::mem::replace(self, fresh));
+    }
+
     /// Kills `cargo lambda watch` and the functions it runs at once
     /// (SIGKILL, no graceful shutdown): a crash. The processes it killed.
     pub fn kill(mut self) -> Vec<u32> {

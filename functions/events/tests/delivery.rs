@@ -288,6 +288,38 @@ async fn a_relying_party_answering_500_gets_retries_then_the_dlq_keeps_the_batch
     assert!(s.dlq_messages().await.is_empty());
 }
 
+#[tokio::test]
+async fn a_function_killed_mid_batch_loses_nothing_and_the_retry_repeats_the_jti() {
+    // GIVEN a relying party that does not answer, and deliveries that wait for it
+    let mut s = EventsStack::start_with(1000, &[("SDK_OPERATION_TIMEOUT_MS", "60000")]).await;
+    s.rp.answer(&s.f.client_id, 0);
+    let t = s.f.sign_in(&s.f.username).await;
+    sign_out(&s, &t, json!({}));
+    // WHEN the function is killed while it delivers (the relying party holds the request)
+    let bcl = format!("/bcl/{}", s.f.client_id);
+    let first = loop {
+        if let Some(r) = s.rp.received().into_iter().find(|r| r["path"] == bcl) {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    s.rp.answer(&s.f.client_id, 200);
+    let env = s.env.clone();
+    s.watch.crash_and_restart(&env);
+    // THEN the mapping retries the batch: the relying party gets the same jti again,
+    // nothing goes to the dead-letter queue
+    let status = wait_streamed(&s.emu.endpoint, 1);
+    assert_eq!(status["to_dlq"], 0, "{status}");
+    let again: Vec<Value> =
+        s.rp.received()
+            .into_iter()
+            .filter(|r| r["path"] == bcl && r["status"] == 200)
+            .collect();
+    assert_eq!(again.len(), 1, "delivered once after the crash");
+    assert_eq!(again[0]["claims"]["jti"], first["claims"]["jti"]);
+    assert!(s.dlq_messages().await.is_empty());
+}
+
 fn redrive(s: &EventsStack) -> std::process::Output {
     let queue = format!("{}/123456789012/{}", s.emu.endpoint, s.dlq);
     Command::new(python())
