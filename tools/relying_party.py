@@ -20,7 +20,8 @@ tools/requirements.txt), never with the project's own code. Tests only.
   signature, `typ` `secevent+jwt`, `iss`, `aud` equal to --ssf-audience,
   `iat`, `jti`, `events`. Valid: 202; invalid: 400 with an RFC 8935 error.
 * `GET /_received`: every request as JSON, in arrival order:
-  `{"path", "valid", "error", "header", "claims", "duplicate", "status"}`.
+  `{"path", "valid", "error", "header", "claims", "duplicate", "status", "received_at"}`
+  (`received_at`: epoch seconds, as a float, when the request arrived).
 
 Logs one line per request (path, verdict, jti, sid, sub): never a token.
 
@@ -171,7 +172,7 @@ def make_handler(state: State):
             if path.startswith("/_status/"):
                 state.status[path.removeprefix("/_status/")] = int(raw or b"200")
                 return self.answer(204)
-            entry = {"path": path, "valid": False, "error": None, "duplicate": False}
+            entry = {"path": path, "valid": False, "error": None, "duplicate": False, "received_at": time.time()}
             try:
                 if path.startswith("/bcl/"):
                     client_id = path.removeprefix("/bcl/")
