@@ -8,7 +8,7 @@ VENV_DEPLOY := .venv-deploy
 VENV_CHECKOV := .venv-checkov
 SAM_ENV := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline SAM_CLI_TELEMETRY=0
 
-.PHONY: run demo test test-openapi test-rust test-browser browser-deps test-template openapi-apigateway sam-build fuzz bench lint fmt venv venv-deploy venv-checkov clean
+.PHONY: bench-events redrive run demo test test-openapi test-rust test-browser browser-deps test-template openapi-apigateway sam-build fuzz bench lint fmt venv venv-deploy venv-checkov clean
 
 ## The README's first command: the emulator, the four functions under
 ## cargo lambda watch, and a walkthrough; left running until Ctrl-C.
@@ -16,6 +16,16 @@ SAM_ENV := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACC
 LAMBDA_PORT ?= 9000
 run: venv
 	LAMBDA_PORT=$(LAMBDA_PORT) cargo run -p testkit --example walkthrough
+
+## Redrives the events function's on-failure queue (tools/redrive.py): each message's
+## records are read back from the stream and sent to the function again; a message is
+## deleted only once every record is delivered. QUEUE_URL is the DLQ (the template's
+## EventsDeadLetterQueueUrl output); FUNCTION the events function's name or ARN;
+## LAMBDA_ENDPOINT, for a local run, the invoke API of cargo lambda watch.
+FUNCTION ?= events
+redrive: venv
+	$(VENV)/bin/python tools/redrive.py --queue-url "$(QUEUE_URL)" --function "$(FUNCTION)" \
+		$(if $(LAMBDA_ENDPOINT),--lambda-endpoint "$(LAMBDA_ENDPOINT)")
 
 ## The shared crate's own demo (no Lambda runtime).
 demo: venv
@@ -88,6 +98,12 @@ fuzz:
 ## Release builds for x86_64 and arm64: expect 20+ minutes on two cores.
 bench: venv
 	bash bench/run.sh
+
+## Sign-out events, measured locally (issue 18): acknowledged sign-out to the relying
+## party's verified receipt (median, worst), and facts per second one events instance
+## delivers; prints the table bench/RESULTS.md quotes.
+bench-events: venv
+	cargo run -q -p testkit --example events_latency
 
 lint:
 	cargo fmt --all -- --check

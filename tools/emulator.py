@@ -47,6 +47,13 @@ redirect_uri + response_type) as AWS documents it, a minimal sign-in page
 (`GET`/`POST /login`) that sets the `cognito` session cookie, and the
 authorization code exchange at `POST /oauth2/token`.
 
+And the DynamoDB Streams event source mapping moto does not run
+(tools/stream_poller.py): with EMULATOR_STREAM_FUNCTION (e.g. `events`) and
+EMULATOR_LAMBDA_ENDPOINT set, every table's stream is polled and its records
+are sent to that function as Lambda would, partial batch responses honoured,
+retries exhausted into an on-failure SQS queue; GET /_streams answers its
+counters.
+
 Usage: python tools/emulator.py --port 5000 [--host 127.0.0.1] [--exit-on-stdin-eof]
 
 With --exit-on-stdin-eof the server exits when its standard input closes, so a
@@ -74,6 +81,7 @@ from moto.core.responses import EmptyResult
 
 import hosted_ui  # tools/hosted_ui.py
 import replication  # tools/replication.py: this script's directory is on sys.path
+import stream_poller  # tools/stream_poller.py
 
 
 class UnsupportedTokenTypeException(JsonRESTError):
@@ -418,6 +426,7 @@ def main() -> None:
         threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
     replication.activate()  # before moto.server.main builds its app
     hosted_ui.activate()
+    stream_poller.activate(args.port)
     from moto.server import main as moto_main
 
     moto_main(["-H", args.host, "-p", str(args.port)])

@@ -1,6 +1,7 @@
 //! What a cold start reads and builds: the configuration (or every problem
 //! with it), the SDK configuration, and the sign-out API's and logout
-//! function's bundle of clients. The authorizer and the trigger compose only
+//! function's bundle of clients, and the events function's [`announcer`].
+//! The authorizer and the trigger compose only
 //! the parts they use (`Store::from_sdk`, `Checker::from_config`,
 //! `Verifier::from_config`, `Trigger::from_config`) in their `main.rs`.
 
@@ -13,6 +14,8 @@ use tracing_subscriber::filter::LevelFilter;
 use crate::check::Checker;
 use crate::cognito::Cognito;
 use crate::config::{Config, ConfigError};
+use crate::events::kms::KeySet;
+use crate::events::{Announcer, EventsSettings};
 use crate::store::Store;
 use crate::tokens::Verifier;
 use crate::trigger::Trigger;
@@ -34,6 +37,9 @@ pub struct App {
     pub verifier: Arc<Verifier>,
     pub checker: Arc<Checker>,
     pub cognito: Cognito,
+    /// The sign-out events' signing keys (`EVENTS_SIGNING_KEYS`), which the
+    /// sign-out API publishes; read from KMS on first use.
+    pub event_keys: Option<Arc<KeySet>>,
 }
 
 impl App {
@@ -48,7 +54,7 @@ impl App {
     pub async fn from_config(config: Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
         let cognito = Cognito::from_config(sdk, &config).await?;
         let store = Store::from_sdk(sdk, &config);
-        Ok(App::assemble(config, store, cognito))
+        Ok(App::assemble(config, store, cognito).with_event_keys(sdk))
     }
 
     /// Builds from a validated configuration, an SDK configuration and the
@@ -61,7 +67,7 @@ impl App {
         let idp = crate::cognito::traced_client(sdk);
         let cognito = Cognito::new(idp, config.user_pool_id.clone(), secrets);
         let store = Store::from_sdk(sdk, &config);
-        App::assemble(config, store, cognito)
+        App::assemble(config, store, cognito).with_event_keys(sdk)
     }
 
     /// The bundle of the given store and Cognito client.
@@ -70,8 +76,19 @@ impl App {
             verifier: Arc::new(Verifier::from_config(&config)),
             checker: Arc::new(Checker::from_config(store, &config)),
             cognito,
+            event_keys: None,
             config,
         }
+    }
+
+    /// The configured signing keys, through KMS of `sdk`.
+    pub fn with_event_keys(mut self, sdk: &SdkConfig) -> Self {
+        self.event_keys = self
+            .config
+            .events_signing
+            .as_ref()
+            .map(|s| Arc::new(KeySet::new(aws_sdk_kms::Client::new(sdk), s.keys.clone())));
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -83,6 +100,29 @@ impl App {
     pub fn trigger(&self) -> Trigger {
         Trigger::from_config(self.store().clone(), &self.config)
     }
+}
+
+/// The events function's cold start: the shared settings and its own
+/// (receivers, signing keys, bus), every problem of both at once.
+pub async fn announcer() -> Result<Announcer, ConfigError> {
+    let config = Config::from_env();
+    // The registrations name app clients: check them against APP_CLIENT_IDS
+    // even when another shared setting is wrong, so one start reports all.
+    let clients = match &config {
+        Ok(c) => c.app_client_ids.clone(),
+        Err(_) => std::env::var("APP_CLIENT_IDS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|c| c.trim().to_owned())
+            .collect(),
+    };
+    // Without a valid shared configuration, whether keys are set is unknown:
+    // assume so, rather than report a problem that may not exist.
+    let signs = config.as_ref().map_or(true, |c| c.events_signing.is_some());
+    let settings = EventsSettings::from_env(&clients, signs);
+    let (config, settings) = ConfigError::both(config, settings)?;
+    let sdk = crate::aws::sdk_config(config.sdk_operation_timeout).await;
+    Ok(Announcer::from_config(&sdk, &config, settings))
 }
 
 /// Crates whose DEBUG and TRACE output describes wire traffic, capped at

@@ -51,6 +51,9 @@ pub struct Config {
     pub stamp_claim: String,
     /// Upper bound for one AWS SDK operation, retries included.
     pub sdk_operation_timeout: Duration,
+    /// `EVENTS_ISSUER` and `EVENTS_SIGNING_KEYS`: who signs sign-out events
+    /// (the events function) and what the sign-out API publishes as its JWKS.
+    pub events_signing: Option<crate::events::Signing>,
 }
 
 pub const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS: u64 = 86_400;
@@ -290,6 +293,10 @@ impl Config {
             r.problem("SDK_OPERATION_TIMEOUT_MS", "must be at least 50", "3000");
         }
 
+        let mut signing_problems = ConfigError::default();
+        let events_signing = crate::events::Signing::from_lookup(&get, &mut signing_problems);
+        r.problems.extend(signing_problems.problems);
+
         if !r.problems.is_empty() {
             return Err(ConfigError {
                 problems: r.problems,
@@ -316,6 +323,7 @@ impl Config {
             token_cache_bytes: cache_bytes,
             stamp_claim,
             sdk_operation_timeout: Duration::from_millis(sdk_ms),
+            events_signing,
         })
     }
 }

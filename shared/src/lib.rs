@@ -12,6 +12,7 @@
 //! | [`store`] | the revocation store on DynamoDB: conditional, monotonic writes; one read per decision |
 //! | [`check`] | the verdict for a verified token, its cache, the fail-closed policy, and sign-outs written through it (the cache forgets what each write concerns) |
 //! | [`cognito`] | Cognito sign-out calls and their typed errors |
+//! | [`events`] | sign-out events from the table's stream: EventBridge, OIDC back-channel logout tokens, CAEP session-revoked (signed by KMS) |
 //! | [`ops`] | sign-out operations as ordered, reported steps (store first, then Cognito) |
 //! | [`oauth`] | RFC 7009 revocation and RFC 7662 introspection decisions, client authentication |
 //! | [`authz`] | the authorizer's decision and requirements, for API Gateway and AppSync |
@@ -31,6 +32,7 @@ pub mod aws;
 pub mod check;
 pub mod cognito;
 pub mod config;
+pub mod events;
 pub mod gateway;
 pub mod http;
 pub mod logging;

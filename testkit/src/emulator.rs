@@ -59,7 +59,7 @@ pub fn start_emulator() -> Emulator {
     start_emulator_env(&[])
 }
 
-fn start_emulator_env(env: &[(&str, &str)]) -> Emulator {
+pub(crate) fn start_emulator_env(env: &[(&str, &str)]) -> Emulator {
     let port = free_port();
     let mut child = Command::new(python())
         .arg(root().join("tools/emulator.py"))

@@ -28,6 +28,8 @@ pub struct LambdaWatch {
     pub endpoint: String,
     child: Child,
     killed: bool,
+    /// Where the functions' output goes (stdout, stderr).
+    logs: [std::path::PathBuf; 2],
 }
 
 impl LambdaWatch {
@@ -95,6 +97,7 @@ impl LambdaWatch {
             endpoint: format!("http://127.0.0.1:{port}"),
             child,
             killed: false,
+            logs: [log, log_err],
         }
     }
 
@@ -113,6 +116,15 @@ impl LambdaWatch {
 }
 
 impl LambdaWatch {
+    /// Everything the functions (and `cargo lambda watch`) wrote so far.
+    pub fn logs(&self) -> String {
+        self.logs
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The processes `cargo lambda watch` started (the functions run in
     /// sessions of their own, outside its process group), deepest last.
     pub fn descendants(&self) -> Vec<u32> {
@@ -158,6 +170,17 @@ impl LambdaWatch {
         }
     }
 
+    /// A crash and a restart: kills `cargo lambda watch` and its functions at
+    /// once (SIGKILL), then starts it again on the same port with `env`.
+    pub fn crash_and_restart(&mut self, env: &[(String, String)]) {
+        let descendants = self.descendants();
+        self.signal("KILL", &descendants);
+        let _ = self.child.wait();
+        self.killed = true; // the old value's Drop has nothing left to stop
+        let fresh = LambdaWatch::start(self.port, env);
+        drop(std::mem::replace(self, fresh));
+    }
+
     /// Kills `cargo lambda watch` and the functions it runs at once
     /// (SIGKILL, no graceful shutdown): a crash. The processes it killed.
     pub fn kill(mut self) -> Vec<u32> {
@@ -194,6 +217,8 @@ impl Fixture {
                 self.endpoint.as_str(),
             ),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", self.endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_KMS", self.endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_EVENTBRIDGE", self.endpoint.as_str()),
             ("AWS_ACCESS_KEY_ID", "testing"),
             ("AWS_SECRET_ACCESS_KEY", "testing"),
             ("AWS_DEFAULT_REGION", REGION),

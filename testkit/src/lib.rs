@@ -8,6 +8,7 @@ pub mod authorizer_events;
 pub mod browser;
 pub mod emf;
 mod emulator;
+pub mod events;
 mod fault_proxy;
 pub mod faults;
 mod fixture;

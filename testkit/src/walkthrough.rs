@@ -1,5 +1,6 @@
-//! The local walkthrough behind `make run`: the emulator, the four functions
-//! under `cargo lambda watch`, and a newcomer's tour, each request and answer
+//! The local walkthrough behind `make run`: the emulator, the five functions
+//! under `cargo lambda watch` (the events function fed by the table's stream,
+//! a relying party on loopback receiving its logout tokens), and a newcomer's tour, each request and answer
 //! printed. Every step checks its answer, so the same code is an end-to-end
 //! test (`testkit/tests/walkthrough.rs`).
 
@@ -7,7 +8,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::{Fixture, LambdaWatch, Tokens, free_port, start_emulator_with_lambda};
+use crate::emulator::start_emulator_env;
+use crate::events::{RelyingParty, enable_stream};
+use crate::{Fixture, LambdaWatch, Tokens, free_port};
 
 /// What a plain HTTP request got back.
 pub struct HttpReply {
@@ -99,6 +102,8 @@ pub struct Running {
     pub emu: crate::Emulator,
     pub f: Fixture,
     pub watch: LambdaWatch,
+    /// The app client's relying party (OIDC back-channel logout).
+    pub rp: RelyingParty,
 }
 
 impl Running {
@@ -187,10 +192,18 @@ where
     F: FnOnce(&Fixture, u16) -> Vec<(String, String)>,
 {
     let port = lambda_port.unwrap_or_else(free_port);
-    let emu = start_emulator_with_lambda(&format!("http://127.0.0.1:{port}"));
+    let lambda = format!("http://127.0.0.1:{port}");
+    // The emulator calls the trigger, and feeds the table's stream to `events`.
+    let emu = start_emulator_env(&[
+        ("EMULATOR_LAMBDA_ENDPOINT", &lambda),
+        ("EMULATOR_STREAM_FUNCTION", "events"),
+    ]);
     let f = Fixture::on(&emu.endpoint).await;
     f.attach_trigger("V2_0").await;
-    let extra = logout_env(&f, port);
+    enable_stream(&f.ddb, &f.table).await;
+    let mut extra = logout_env(&f, port);
+    let (rp, events_env) = relying_party(&f, &lambda).await;
+    extra.extend(events_env);
     let pairs: Vec<(&str, &str)> = extra
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -202,7 +215,33 @@ where
     for function in ["pre-token", "authorizer", "signout-api", "logout"] {
         watch.invoke(function, "{}");
     }
-    Running { emu, f, watch }
+    watch.invoke("events", r#"{"Records":[]}"#);
+    Running { emu, f, watch, rp }
+}
+
+/// A KMS signing key, and a relying party registered for the fixture's app
+/// client that validates logout tokens against the sign-out API's JWKS; the
+/// settings that tell the functions about them.
+async fn relying_party(f: &Fixture, lambda: &str) -> (RelyingParty, Vec<(String, String)>) {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    let key = aws_sdk_kms::Client::new(&f.sdk)
+        .create_key()
+        .key_spec(KeySpec::Rsa2048)
+        .key_usage(KeyUsageType::SignVerify)
+        .send()
+        .await
+        .expect("create the events' signing key");
+    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let issuer = format!("{lambda}/lambda-url/signout-api");
+    let rp = RelyingParty::start(&signout::events::metadata::jwks_uri(&issuer), &issuer);
+    let registration =
+        json!({f.client_id.clone(): {"backchannel_logout_uri": rp.bcl_uri(&f.client_id)}});
+    let env = vec![
+        ("EVENTS_ISSUER".to_owned(), issuer),
+        ("EVENTS_SIGNING_KEYS".to_owned(), key_id),
+        ("BACKCHANNEL_LOGOUT".to_owned(), registration.to_string()),
+    ];
+    (rp, env)
 }
 
 fn authorizer_event(token: &str) -> String {
@@ -240,6 +279,10 @@ pub async fn tour(r: &Running) -> Result<(), String> {
     println!("   app client      {}", f.client_id);
     println!("   user            {} / {}", f.username, f.password);
     println!("   table           {}", f.table);
+    println!(
+        "   relying party   {} (back-channel logout of {})",
+        r.rp.url, f.client_id
+    );
 
     say(
         &mut n,
@@ -369,7 +412,48 @@ pub async fn tour(r: &Running) -> Result<(), String> {
             .is_err(),
         "its refresh token was revoked at Cognito",
     )?;
+
+    say(
+        &mut n,
+        "Sign-out events: the table's stream → events → the app's relying party, which verified each logout token (joserfc, our JWKS)",
+    );
+    let sid = crate::signout_claims(&second.access)["origin_jti"].clone();
+    let verified = wait_for_logout(r, &sid).await;
+    for line in std::fs::read_to_string(&r.rp.log)
+        .unwrap_or_default()
+        .lines()
+    {
+        println!("   {line}");
+    }
+    check(
+        verified,
+        "the relying party verified a logout token for the global sign-out (sub) and one for the logged-out session (sid = origin_jti)",
+    )?;
     Ok(())
+}
+
+/// Waits (at most a minute) until the relying party holds a verified logout
+/// token naming `sid`, and one naming only the user; whether it did.
+async fn wait_for_logout(r: &Running, sid: &Value) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        let received = r.rp.received();
+        let valid = |want_sid: bool| {
+            received.iter().any(|e| {
+                e["valid"] == true
+                    && (if want_sid {
+                        &e["claims"]["sid"] == sid
+                    } else {
+                        e["claims"].get("sid").is_none()
+                    })
+            })
+        };
+        if valid(true) && valid(false) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
 
 async fn logout_chain(r: &Running, t: &Tokens) -> Result<(), String> {
@@ -558,6 +642,9 @@ Everything keeps running. Try it yourself (Ctrl-C stops it all):
   curl -i -X POST http://127.0.0.1:{p}/lambda-url/signout-api/signout -H "Authorization: Bearer $TOKEN"
   curl -i "http://127.0.0.1:{p}/lambda-url/logout/logout?client_id={client}&logout_uri=https%3A%2F%2Fevil.example%2F"
 
+  # what the relying party received (verified logout tokens; make redrive for the dead letters)
+  curl -s {rp}/_received
+
   # the functions with the sample events, filled from this run in {events}/ (events/README.md)
   .venv/bin/cargo-lambda lambda invoke -A 127.0.0.1 -P {p} pre-token --data-file {events}/pre-token/v2-authentication.json
   .venv/bin/cargo-lambda lambda invoke -A 127.0.0.1 -P {p} authorizer --data-file {events}/authorizer/rest-token.json
@@ -565,6 +652,7 @@ Everything keeps running. Try it yourself (Ctrl-C stops it all):
   .venv/bin/cargo-lambda lambda invoke -A 127.0.0.1 -P {p} logout --data-file {events}/logout/v2-logout-hostile-target.json
 "#,
         events = FILLED_EVENTS,
+        rp = r.rp.url,
         emu = r.emu.endpoint,
         client = f.client_id,
         user = f.username,

@@ -18,6 +18,8 @@ EXPECTED_ACTIONS = {
         "cognito-idp:AdminGetUser",
         "cognito-idp:AdminUserGlobalSignOut",
         "secretsmanager:GetSecretValue",
+        # GET /.well-known/jwks.json: the events' public key.
+        "kms:GetPublicKey",
     },
     "logout": {
         "dynamodb:UpdateItem",
@@ -25,10 +27,23 @@ EXPECTED_ACTIONS = {
         "dynamodb:BatchGetItem",
         "secretsmanager:GetSecretValue",
     },
+    # The stream (read by the event source mapping with this role), the on-failure
+    # queue, the signing key and the bus: each on that one resource.
+    "events": {
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "sqs:SendMessage",
+        "kms:Sign",
+        "kms:GetPublicKey",
+        "events:PutEvents",
+    },
 }
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # X-Ray's write actions: the only ones allowed on "*" (no resource-level permissions).
 TRACE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# Read by the events function's event source mapping, on the table's stream.
+STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
 # binary -> the secret ARN parameters it may read.
 EXPECTED_SECRETS = {
     "authorizer": set(),
@@ -36,12 +51,13 @@ EXPECTED_SECRETS = {
     "signout-api": {"ClientSecretsArn"},
     # LogoutStateKeyArn when given, else the stack's own LogoutStateKey.
     "logout": {"ClientSecretsArn", "LogoutStateKeyArn", "LogoutStateKey"},
+    "events": set(),
 }
 # binary -> environment variables it must receive (besides the global ones).
 EXPECTED_ENV = {
     "authorizer": {"AUTHORIZER_FAIL_OPEN", "REVOCATION_CACHE_MS", "AUTHORIZER_RESPONSE_MODE"},
     "pre-token": {"SDK_OPERATION_TIMEOUT_MS"},
-    "signout-api": {"APP_CLIENT_SECRETS_ARN"},
+    "signout-api": {"APP_CLIENT_SECRETS_ARN", "EVENTS_ISSUER", "EVENTS_SIGNING_KEYS"},
     "logout": {
         "COGNITO_DOMAIN",
         "LOGOUT_URLS",
@@ -49,6 +65,7 @@ EXPECTED_ENV = {
         "LOGOUT_STATE_KEY_ARN",
         "APP_CLIENT_SECRETS_ARN",
     },
+    "events": {"EVENT_BUS_NAME", "EVENTS_ISSUER", "EVENTS_SIGNING_KEYS", "BACKCHANNEL_LOGOUT", "SSF_RECEIVERS"},
 }
 GLOBAL_ENV = {
     "USER_POOL_ID",
@@ -60,7 +77,7 @@ GLOBAL_ENV = {
     "TOKEN_CACHE_ENTRIES",
     "TOKEN_CACHE_BYTES",
 }
-MAX_TIMEOUT = {"authorizer": 5, "pre-token": 5, "signout-api": 10, "logout": 10}
+MAX_TIMEOUT = {"authorizer": 5, "pre-token": 5, "signout-api": 10, "logout": 10, "events": 30}
 # (method, path) -> (binary, authorization: None | "AWS_IAM" | "LAMBDA")
 EXPECTED_ROUTES = {
     ("POST", "/signout"): ("signout-api", None),
@@ -73,6 +90,8 @@ EXPECTED_ROUTES = {
     ("GET", "/logout"): ("logout", None),
     ("POST", "/logout"): ("logout", None),
     ("GET", "/logout/callback"): ("logout", None),
+    ("GET", "/.well-known/jwks.json"): ("signout-api", None),
+    ("GET", "/.well-known/ssf-configuration"): ("signout-api", None),
 }
 SECRET_LIKE = re.compile(r"secret|password|passwd|privatekey|signingkey|statekey|hmac|apikey|credential", re.I)
 ARN_PATTERN_PREFIX = "arn:aws"
@@ -249,6 +268,21 @@ class Template:
             r"arn:\$\{AWS::Partition\}:dynamodb:\$\{AWS::Region\}:\$\{AWS::AccountId\}:table/\$\{(\w+)\}", sub[0]
         )
         return bool(m) and self.is_table_name(sub[1].get(m.group(1)))
+
+    def is_stream_arn(self, value):
+        """The stream of the table in use in this Region: the plain or the global
+        table's StreamArn, or ExistingTableName's stream (ExistingTableStreamLabel)."""
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            return value["Fn::GetAtt"] in ([self.table, "StreamArn"], [self.global_table, "StreamArn"])
+        return isinstance(value, dict) and value.get("Fn::Sub") == (
+            "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}"
+            "/stream/${ExistingTableStreamLabel}"
+        )
+
+    def is_stream_arn_everywhere(self, value):
+        """Every Fn::If branch is this Region's stream of the table in use, and all three occur."""
+        found = branches(value)
+        return len(found) == 3 and all(self.is_stream_arn(b) for b in found)
 
     def routes(self):
         out = {}

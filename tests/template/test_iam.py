@@ -4,7 +4,7 @@ import re
 
 import pytest
 from conftest import assert_no_problems
-from model import EXPECTED_ACTIONS, EXPECTED_SECRETS, LOG_ACTIONS, TRACE_ACTIONS
+from model import EXPECTED_ACTIONS, EXPECTED_SECRETS, LOG_ACTIONS, STREAM_ACTIONS, TRACE_ACTIONS
 
 from cfn import as_list, branches, is_getatt, ref_name, strings_in
 
@@ -21,7 +21,10 @@ def resource_ok(t, action, resource, binary, problems, where):
         if any("*" in s for s in strings_in(r)):
             problems.append(f"{where}: {action} on a wildcard resource {r!r}")
             continue
-        if service == "dynamodb":
+        if action in STREAM_ACTIONS:
+            if not t.is_stream_arn(r):
+                problems.append(f"{where}: {action} must be scoped to the stream of the table in use, not {r!r}")
+        elif service == "dynamodb":
             if not t.is_table_arn(r):
                 problems.append(
                     f"{where}: {action} must be scoped to the table in use in this Region "
@@ -41,6 +44,16 @@ def resource_ok(t, action, resource, binary, problems, where):
                 problems.append(
                     f"{where}: {action} on {r!r}; allowed only on {sorted(EXPECTED_SECRETS[binary])}"
                 )
+        elif service == "kms":
+            if not is_getatt(r, "EventsSigningKey"):
+                problems.append(f"{where}: {action} must be scoped to the stack's signing key, not {r!r}")
+        elif service == "sqs":
+            if not is_getatt(r, "EventsDeadLetterQueue"):
+                problems.append(f"{where}: {action} must be scoped to the events' dead-letter queue, not {r!r}")
+        elif service == "events":
+            text = " ".join(strings_in(r))
+            if not re.fullmatch(r".*:events:\$\{AWS::Region\}:\$\{AWS::AccountId\}:event-bus/\$\{EventBusName\}", text):
+                problems.append(f"{where}: {action} must be scoped to the EventBusName bus, not {r!r}")
         elif service == "logs":
             if not (log_group and is_getatt(r, log_group)):
                 problems.append(f"{where}: {action} must be scoped to the function's own log group")

@@ -10,6 +10,8 @@
 //! | `POST /admin/users/{username}/signout` | IAM | cutoff (+ optional block), `AdminUserGlobalSignOut` |
 //! | `POST /admin/clients/{client_id}/signout` | IAM | cutoff for one app client |
 //! | `POST /admin/signout-all` | IAM | cutoff for the pool |
+//! | `GET /.well-known/jwks.json` | anyone | the public keys of sign-out events (KMS `GetPublicKey`) |
+//! | `GET /.well-known/ssf-configuration` | anyone | the issuer metadata of sign-out events |
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
@@ -37,12 +39,14 @@ pub enum Route {
     AdminUser(String),
     AdminClient(String),
     AdminAll,
+    Jwks,
+    EventsMetadata,
 }
 
 impl Route {
     fn method(&self) -> (Method, &'static str) {
         match self {
-            Route::Session => (Method::GET, "GET"),
+            Route::Session | Route::Jwks | Route::EventsMetadata => (Method::GET, "GET"),
             _ => (Method::POST, "POST"),
         }
     }
@@ -69,6 +73,8 @@ fn match_segments(s: &[&str]) -> Option<Route> {
         ["admin", "users", user, "signout"] => decode(user).map(Route::AdminUser),
         ["admin", "clients", client, "signout"] => decode(client).map(Route::AdminClient),
         ["admin", "signout-all"] => Some(Route::AdminAll),
+        [".well-known", "jwks.json"] => Some(Route::Jwks),
+        [".well-known", "ssf-configuration"] => Some(Route::EventsMetadata),
         _ => None,
     }
 }
@@ -149,6 +155,45 @@ async fn dispatch(app: &App, req: &Request) -> ApiResult {
             tracing::info!(%caller, "admin: pool cutoff");
             no_body(req, body)?;
             Ok(report_response(&ops::pool_sign_out(app).await))
+        }
+        Route::Jwks => jwks(app).await,
+        Route::EventsMetadata => {
+            let signing = app.config.events_signing.as_ref();
+            let issuer = signing
+                .ok_or_else(|| ApiError::not_found("sign-out events are not signed here"))?;
+            Ok(cacheable(json_response(
+                StatusCode::OK,
+                &signout::events::metadata::document(&issuer.issuer),
+            )))
+        }
+    }
+}
+
+/// Public documents may be cached by relying parties and CDNs for five
+/// minutes: a rotation publishes the next key longer than that before it signs.
+fn cacheable(mut r: lambda_http::http::Response<String>) -> lambda_http::http::Response<String> {
+    let h = r.headers_mut();
+    h.remove(lambda_http::http::header::PRAGMA);
+    h.insert(
+        lambda_http::http::header::CACHE_CONTROL,
+        lambda_http::http::HeaderValue::from_static("public, max-age=300"),
+    );
+    r
+}
+
+async fn jwks(app: &App) -> ApiResult {
+    let keys = app
+        .event_keys
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("sign-out events are not signed here"))?;
+    match keys.jwks().await {
+        Ok(doc) => Ok(cacheable(json_response(StatusCode::OK, &doc))),
+        Err(e) => {
+            tracing::warn!(code = e.code(), error = %e, "signing keys unavailable");
+            Err(ApiError::unavailable(format!(
+                "signing keys unavailable ({})",
+                e.code()
+            )))
         }
     }
 }
