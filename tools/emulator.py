@@ -52,7 +52,8 @@ And the DynamoDB Streams event source mapping moto does not run
 EMULATOR_LAMBDA_ENDPOINT set, every table's stream is polled and its records
 are sent to that function as Lambda would, partial batch responses honoured,
 retries exhausted into an on-failure SQS queue; GET /_streams answers its
-counters.
+counters. An UpdateItem that creates its item writes one INSERT stream record,
+as DynamoDB does (moto alone writes two).
 
 Usage: python tools/emulator.py --port 5000 [--host 127.0.0.1] [--exit-on-stdin-eof]
 

@@ -20,7 +20,8 @@ tools/requirements.txt), never with the project's own code. Tests only.
   signature, `typ` `secevent+jwt`, `iss`, `aud` equal to --ssf-audience,
   `iat`, `jti`, `events`. Valid: 202; invalid: 400 with an RFC 8935 error.
 * `GET /_received`: every request as JSON, in arrival order:
-  `{"path", "valid", "error", "header", "claims", "duplicate", "status", "received_at"}`
+  `{"path", "valid", "error", "header", "claims", "duplicate", "status", "received_at",
+  "token"}` (`token`: the JWS as received, for tests that search logs for it)
   (`received_at`: epoch seconds, as a float, when the request arrived).
 
 Logs one line per request (path, verdict, jti, sid, sub): never a token.
@@ -183,12 +184,14 @@ def make_handler(state: State):
                     tokens = form.get("logout_token") or []
                     if len(tokens) != 1 or set(form) != {"logout_token"}:
                         raise Invalid("the body must be exactly one logout_token")
+                    entry["token"] = tokens[0]  # for the tests' secret search; never printed
                     entry["header"], entry["claims"] = state.logout_token(tokens[0], client_id)
                     ok_status = state.status.get(client_id, 200)
                 elif path == "/ssf":
                     ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
                     if ctype != "application/secevent+jwt":
                         raise Invalid(f"content type {ctype}")
+                    entry["token"] = raw.decode()
                     entry["header"], entry["claims"] = state.set_token(raw.decode())
                     ok_status = state.status.get("ssf", 202)
                 else:

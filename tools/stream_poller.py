@@ -6,7 +6,7 @@ for the settings the template gives the events function
 (FunctionResponseTypes ReportBatchItemFailures, BisectBatchOnFunctionError,
 MaximumRetryAttempts, DestinationConfig OnFailure SQS):
 
-* every table with a stream is read from TRIM_HORIZON, shard by shard, in
+* every table with a stream (in us-east-1, the tests' Region) is read from TRIM_HORIZON, shard by shard, in
   order; batches of up to EMULATOR_STREAM_BATCH_SIZE records (default 10)
   are sent to the function as the real DynamoDB Streams event
   (`{"Records": [...]}`, each record as Lambda delivers it: eventID,

@@ -103,6 +103,8 @@ fn describe() {
         "PartialSignOuts",
         "SignOutStepFailures",
         "JwksFetches",
+        "EventsAnnounced",
+        "EventDeliveryFailures",
     ] {
         describe_counter!(name, Unit::Count, "");
     }
@@ -156,4 +158,16 @@ pub fn sign_out(kind: SignOutKind, report: &Report) {
 pub fn jwks_fetch(ok: bool) {
     let result = if ok { "ok" } else { "failed" };
     counter!("JwksFetches", "Result" => result).increment(1);
+}
+
+/// One recorded fact announced (events function): `fact` its kind
+/// (`user_cutoff`, `session_revoked`, ...).
+pub fn event_announced(fact: &'static str) {
+    counter!("EventsAnnounced", "Fact" => fact).increment(1);
+}
+
+/// One delivery of a fact that failed (it is retried with its record):
+/// `code` the error's (`receiver_status`, `kms_unavailable`, `bus_not_accepted`, ...).
+pub fn event_delivery_failed(code: &'static str) {
+    counter!("EventDeliveryFailures", "Code" => code).increment(1);
 }

@@ -33,6 +33,7 @@ EXPECTED_ACTIONS = {
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
         "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
         "sqs:SendMessage",
         "kms:Sign",
         "kms:GetPublicKey",
@@ -266,6 +267,18 @@ class Template:
             return False
         m = re.fullmatch(
             r"arn:\$\{AWS::Partition\}:dynamodb:\$\{AWS::Region\}:\$\{AWS::AccountId\}:table/\$\{(\w+)\}", sub[0]
+        )
+        return bool(m) and self.is_table_name(sub[1].get(m.group(1)))
+
+    def is_table_streams_arn(self, value):
+        """Every stream of the table in use in this Region (`table/<name>/stream/*`):
+        ListStreams has no resource narrower than that."""
+        sub = value.get("Fn::Sub") if isinstance(value, dict) else None
+        if not (isinstance(sub, list) and len(sub) == 2 and isinstance(sub[0], str) and isinstance(sub[1], dict)):
+            return False
+        m = re.fullmatch(
+            r"arn:\$\{AWS::Partition\}:dynamodb:\$\{AWS::Region\}:\$\{AWS::AccountId\}:table/\$\{(\w+)\}/stream/\*",
+            sub[0],
         )
         return bool(m) and self.is_table_name(sub[1].get(m.group(1)))
 

@@ -18,6 +18,10 @@ def resource_ok(t, action, resource, binary, problems, where):
             if r != "*":
                 problems.append(f"{where}: {action} takes no resource but \"*\", not {r!r}")
             continue
+        if action == "dynamodb:ListStreams":
+            if not t.is_table_streams_arn(r):
+                problems.append(f"{where}: {action} must be scoped to the streams of the table in use, not {r!r}")
+            continue
         if any("*" in s for s in strings_in(r)):
             problems.append(f"{where}: {action} on a wildcard resource {r!r}")
             continue

@@ -89,7 +89,10 @@ def check_deployed(t, problems, region, parameters, want_table, want_replicas, w
             for st in (pol.get("PolicyDocument") or {}).get("Statement") or []:
                 actions = st.get("Action") if isinstance(st.get("Action"), list) else [st.get("Action")]
                 # The stream's actions are on the stream, not the table (test_iam.py).
-                if not any(str(a).startswith("dynamodb:") and a not in STREAM_ACTIONS for a in actions):
+                if not any(
+                    str(a).startswith("dynamodb:") and a not in STREAM_ACTIONS | {"dynamodb:ListStreams"}
+                    for a in actions
+                ):
                     continue
                 resources = st.get("Resource") if isinstance(st.get("Resource"), list) else [st.get("Resource")]
                 got = [render(r) for r in resources]

@@ -153,7 +153,11 @@ impl Announcer {
         let total = deliveries.len();
         let failures: Vec<DeliveryError> = deliveries.into_iter().filter_map(Result::err).collect();
         for f in &failures {
+            crate::metrics::event_delivery_failed(f.code());
             tracing::warn!(event_id = %r.id, fact = r.fact.kind(), code = f.code(), error = %f, "delivery failed");
+        }
+        if let Err(e) = &bus {
+            crate::metrics::event_delivery_failed(e.code());
         }
         let on_bus = bus?;
         if let Some(first) = failures.first() {
@@ -163,6 +167,7 @@ impl Announcer {
                 first: first.clone(),
             });
         }
+        crate::metrics::event_announced(r.fact.kind());
         tracing::info!(event_id = %r.id, fact = r.fact.kind(), receivers = total + on_bus, "announced");
         Ok(Outcome::Announced {
             kind: r.fact.kind(),

@@ -164,7 +164,10 @@ impl EventsSettings {
         }
         let backchannel = registrations(&get, app_clients, &mut e);
         let ssf = ssf_receivers(&get, &mut e);
-        if !signs && (!backchannel.is_empty() || !ssf.is_empty()) {
+        // Set at all, valid or not: either way the tokens would need a key.
+        let receivers =
+            raw(&get, "BACKCHANNEL_LOGOUT").is_some() || raw(&get, "SSF_RECEIVERS").is_some();
+        if !signs && receivers {
             e.add(
                 "EVENTS_SIGNING_KEYS",
                 "is required when BACKCHANNEL_LOGOUT or SSF_RECEIVERS is set (tokens are signed)",

@@ -3,7 +3,7 @@
 //! dependencies', whatever `RUST_LOG` says.
 //!
 //! One test binary per function (`tests/authorizer.rs`, `tests/pre_token.rs`,
-//! `tests/signout_api.rs`, `tests/logout.rs`), so a failure names the
+//! `tests/signout_api.rs`, `tests/logout.rs`, `tests/events.rs`), so a failure names the
 //! function that leaked. Each installs ONE global subscriber, built with the
 //! filter production builds (`signout::app::log_filter`) from the most
 //! verbose `RUST_LOG` an operator could set, writing JSON lines (with spans)
