@@ -230,13 +230,15 @@ for fn in functions + ["authorizer-jwks-json"]:
     c = json.loads((out / "cold" / f"{fn}.json").read_text())
     first, init = c["first_response_ms"]["median"], c["init_ms"]["median"]
     label = "`authorizer` with `JWKS_JSON` (key set in configuration)" if fn == "authorizer-jwks-json" else f"`{fn}`"
+    # An error answer is not the measured path: such a row never meets its target.
+    failed = bool(c["errors"] or node_cold["errors"])
     rows.append((
         f"cold start {label}: spawn → first response (median of {c['runs']})",
-        f"{first:.1f} ms (init {init:.1f} ms)",
+        f"{first:.1f} ms (init {init:.1f} ms)" + (" **with error answers**" if failed else ""),
         f"{node_first:.1f} ms (Node.js authorizer)",
         f"{node_first / first:.1f}× faster",
         "≤ 12 ms, ≥ 10× faster",
-        yes(first <= 12 and node_first / first >= 10),
+        yes(first <= 12 and node_first / first >= 10 and not failed),
     ))
 
 ZIP_TARGET = {"arm64": 3_500_000, "x86_64": 4_000_000}
@@ -257,7 +259,7 @@ rows.append((
     f"peak RSS `authorizer`, {full['events']:,} distinct tokens (the verified-token cache full at its default bounds)",
     f"{full_mb:.1f} MB ({full['peak_rss_kib'] / 1024:.1f} MiB)"
     + (f", {full['errors']} error answers" if full["errors"] else ""),
-    "—", "—", "≤ 16 MB", yes(full_mb <= 16),
+    "—", "—", "≤ 16 MB", yes(full_mb <= 16 and not full["errors"]),
 ))
 delay = json.loads((out / "delay.json").read_text())
 bound = delay["revocation_cache_ms"] + 100
@@ -457,6 +459,16 @@ bloat --crates`; its attribution is approximate), in KiB:
   sample events of `events/`. JWKS fetches happen on a process's first event
   only. "Store request" means DynamoDB.
 """
+# Sections measured by other commands (`## ... (issue N, measured ...)`, e.g.
+# `make bench-events`) are kept from the previous file, before the size breakdown.
+kept = []
+previous = Path("bench/RESULTS.md")
+if previous.exists():
+    for section in ("\n" + previous.read_text()).split("\n## ")[1:]:
+        if "(issue " in section.splitlines()[0]:
+            kept.append("## " + section.rstrip() + "\n")
+if kept:
+    doc = doc.replace("## Where the size goes", "\n".join(kept) + "\n## Where the size goes", 1)
 Path("bench/RESULTS.md").write_text(doc)
 print("\n".join(table))
 print(f"\nTargets missed: {len(missed) or 'none'}")
