@@ -87,7 +87,7 @@ impl App {
             .config
             .events_signing
             .as_ref()
-            .map(|s| Arc::new(KeySet::new(aws_sdk_kms::Client::new(sdk), s.keys.clone())));
+            .map(|s| Arc::new(KeySet::new(crate::xray::kms(sdk), s.keys.clone())));
         self
     }
 

@@ -1,5 +1,5 @@
 //! AWS X-Ray subsegments for the calls an invocation makes: every AWS SDK
-//! operation (DynamoDB, Cognito, Secrets Manager) through one client
+//! operation (DynamoDB, Cognito, Secrets Manager, KMS, EventBridge) through one client
 //! [`Interceptor`], and the JWKS fetch through [`remote`].
 //!
 //! With `Tracing: Active`, Lambda records the invocation's segment and runs
@@ -187,6 +187,15 @@ fn aws(service: &str, operation: &str) -> Span {
         request_id: None,
         no_response: false,
     })
+}
+
+/// A KMS client of `sdk` whose calls are subsegments (the events' signing keys).
+pub fn kms(sdk: &aws_config::SdkConfig) -> aws_sdk_kms::Client {
+    aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::config::Builder::from(sdk)
+            .interceptor(Interceptor)
+            .build(),
+    )
 }
 
 /// Records each attempt of every operation of the client it is added to:

@@ -91,12 +91,16 @@ impl Announcer {
         let keys = config
             .events_signing
             .as_ref()
-            .map(|s| Arc::new(KeySet::new(aws_sdk_kms::Client::new(sdk), s.keys.clone())));
+            .map(|s| Arc::new(KeySet::new(crate::xray::kms(sdk), s.keys.clone())));
         Announcer {
             home: config.region.clone(),
             cognito_issuer: config.issuer.clone(),
             pool_id: config.user_pool_id.clone(),
-            eventbridge: aws_sdk_eventbridge::Client::new(sdk),
+            eventbridge: aws_sdk_eventbridge::Client::from_conf(
+                aws_sdk_eventbridge::config::Builder::from(sdk)
+                    .interceptor(crate::xray::Interceptor)
+                    .build(),
+            ),
             keys,
             issuer: config.events_signing.as_ref().map(|s| s.issuer.clone()),
             http: http_client(config.sdk_operation_timeout),
