@@ -451,8 +451,8 @@ bloat --crates`; its attribution is approximate), in KiB:
 - **Memory**: peak resident set (`VmHWM`) of one process after answering
   {env['EVENTS']} copies of the same realistic event (default verdict cache,
   1 s), read from /proc before it is stopped (MB = 10⁶ bytes; the release
-  profile: dependencies built for size (`opt-level = "z"`), the shared crate,
-  aws-lc, serde_json, base64, quick_cache and rustls for speed).
+  profile: dependencies built for size (`opt-level = "z"`, aws-lc's C code `s`),
+  the shared crate, serde_json, base64, quick_cache and rustls for speed).
 - **Round trips** (`testkit/examples/round_trips.rs`): requests seen by the
   `FaultProxy` between the real function binaries (`cargo lambda watch`) and
   the emulator, one event per operation, each for a user of its own; the
