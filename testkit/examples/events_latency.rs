@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use signout::model::{EpochMs, Source, Sub};
 use testkit::events::EventsStack;
-use testkit::walkthrough::request;
+use testkit::request;
 
 const SIGN_OUTS: usize = 30;
 const FACTS: usize = 300;

@@ -207,7 +207,7 @@ impl EventsStack {
             (status, body.as_str()),
             (200, r#"{"batchItemFailures":[]}"#)
         );
-        let jwks = crate::walkthrough::request(
+        let jwks = crate::request(
             "GET",
             &signout::events::metadata::jwks_uri(&issuer),
             &[],

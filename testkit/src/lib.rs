@@ -27,7 +27,7 @@ pub use emulator::{
 };
 pub use fault_proxy::{Fault, FaultProxy};
 pub use fixture::{Fixture, PASSWORD, Tokens, sample_events, secret_hash, unique};
-pub use http::{http_get, http_post};
+pub use http::{HttpReply, http_get, http_post, request};
 pub use lambda_watch::LambdaWatch;
 pub use mint::{mint, mint_with_header, signout_claims, sub_of};
 pub use table::{create_table, expire_items};

@@ -10,70 +10,7 @@ use serde_json::{Value, json};
 
 use crate::emulator::start_emulator_env;
 use crate::events::{RelyingParty, enable_stream};
-use crate::{Fixture, LambdaWatch, Tokens, free_port};
-
-/// What a plain HTTP request got back.
-pub struct HttpReply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl HttpReply {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-}
-
-/// A minimal HTTP/1.0 client on loopback (walkthrough and tests only).
-pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> HttpReply {
-    use std::io::{Read, Write};
-    use std::net::TcpStream;
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut s = TcpStream::connect(host).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(600))).unwrap();
-    let mut head = format!(
-        "{method} /{path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).expect("read response");
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    HttpReply {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
-}
+use crate::{Fixture, LambdaWatch, Tokens, free_port, request};
 
 /// Shortens a token for printing: the walkthrough never prints a whole one.
 pub fn short(token: &str) -> String {

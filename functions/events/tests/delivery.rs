@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use signout::model::{ClientId, Sub};
 use signout::tokens::peek_claims;
 use testkit::events::{EventsStack, SSF_AUDIENCE, wait_streamed};
-use testkit::walkthrough::request;
+use testkit::request;
 use testkit::{Fixture, Tokens, python, root};
 
 const BCL: &str = "http://schemas.openid.net/event/backchannel-logout";
