@@ -22,6 +22,19 @@ use crate::{Fixture, LambdaWatch, unique};
 pub const SSF_AUDIENCE: &str = "https://ssf.rp.test";
 
 /// Turns on the table's stream, as the template does (`NEW_AND_OLD_IMAGES`).
+/// A new RSA 2048 sign/verify key at the emulator's KMS, as the template
+/// creates for the events: its id.
+pub async fn signing_key(sdk: &aws_config::SdkConfig) -> String {
+    let key = kms::Client::new(sdk)
+        .create_key()
+        .key_spec(kms::types::KeySpec::Rsa2048)
+        .key_usage(kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .expect("create the events' signing key");
+    key.key_metadata().unwrap().key_id().to_owned()
+}
+
 pub async fn enable_stream(ddb: &ddb::Client, table: &str) {
     ddb.update_table()
         .table_name(table)
@@ -171,14 +184,7 @@ impl EventsStack {
         ]);
         let f = Fixture::on(&emu.endpoint).await;
         enable_stream(&f.ddb, &f.table).await;
-        let key = kms::Client::new(&f.sdk)
-            .create_key()
-            .key_spec(kms::types::KeySpec::Rsa2048)
-            .key_usage(kms::types::KeyUsageType::SignVerify)
-            .send()
-            .await
-            .expect("create the signing key");
-        let key_id = key.key_metadata().unwrap().key_id().to_owned();
+        let key_id = signing_key(&f.sdk).await;
         let sqs = sqs::Client::new(&f.sdk);
         let bus = unique("signout-bus-");
         let bus_queue = bus_to_queue(&f.sdk, &sqs, &bus).await;

@@ -160,15 +160,7 @@ where
 /// client that validates logout tokens against the sign-out API's JWKS; the
 /// settings that tell the functions about them.
 async fn relying_party(f: &Fixture, lambda: &str) -> (RelyingParty, Vec<(String, String)>) {
-    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
-    let key = aws_sdk_kms::Client::new(&f.sdk)
-        .create_key()
-        .key_spec(KeySpec::Rsa2048)
-        .key_usage(KeyUsageType::SignVerify)
-        .send()
-        .await
-        .expect("create the events' signing key");
-    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let key_id = crate::events::signing_key(&f.sdk).await;
     let issuer = format!("{lambda}/lambda-url/signout-api");
     let rp = RelyingParty::start(&signout::events::metadata::jwks_uri(&issuer), &issuer);
     let registration =

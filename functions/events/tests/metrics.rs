@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use testkit::runtime_api::{Served, serve};
 use testkit::{Fixture, emf, free_port, sample_events};
 
@@ -67,14 +66,7 @@ async fn every_announced_fact_is_counted_by_kind() {
 async fn a_failed_delivery_is_counted_by_its_code() {
     // GIVEN a relying party registered where nothing listens
     let f = Fixture::new().await;
-    let key = aws_sdk_kms::Client::new(&f.sdk)
-        .create_key()
-        .key_spec(KeySpec::Rsa2048)
-        .key_usage(KeyUsageType::SignVerify)
-        .send()
-        .await
-        .unwrap();
-    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let key_id = testkit::events::signing_key(&f.sdk).await;
     let nowhere = format!("http://127.0.0.1:{}/bcl", free_port());
     let registration =
         serde_json::json!({f.client_id.clone(): {"backchannel_logout_uri": nowhere}}).to_string();

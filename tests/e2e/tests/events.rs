@@ -69,14 +69,7 @@ async fn drive(ctx: &Ctx) {
 
     // A signing key, its JWKS as the sign-out API publishes it, and a relying party reading it
     let kms = aws_sdk_kms::Client::new(&f.sdk);
-    let key = kms
-        .create_key()
-        .key_spec(aws_sdk_kms::types::KeySpec::Rsa2048)
-        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
-        .send()
-        .await
-        .unwrap();
-    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let key_id = testkit::events::signing_key(&f.sdk).await;
     let jwks = KeySet::new(kms, vec![key_id.clone()]).jwks().await.unwrap();
     let jwks_file = std::env::temp_dir()
         .join(testkit::unique("events-jwks-"))
