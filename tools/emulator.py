@@ -83,6 +83,7 @@ from moto.core.responses import EmptyResult
 import hosted_ui  # tools/hosted_ui.py
 import replication  # tools/replication.py: this script's directory is on sys.path
 import stream_poller  # tools/stream_poller.py
+from stdin_exit import exit_when_stdin_closes  # tools/stdin_exit.py
 
 
 class UnsupportedTokenTypeException(JsonRESTError):
@@ -409,14 +410,6 @@ for _name, _parameter, _source_of in (
 cognito_models.CognitoIdpUserPool.create_jwt = _create_jwt_with_trigger
 
 
-def _exit_when_stdin_closes() -> None:
-    try:
-        while sys.stdin.buffer.read(4096):
-            pass
-    finally:
-        os._exit(0)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -424,7 +417,7 @@ def main() -> None:
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
     args = parser.parse_args()
     if args.exit_on_stdin_eof:
-        threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+        exit_when_stdin_closes()
     replication.activate()  # before moto.server.main builds its app
     hosted_ui.activate()
     stream_poller.activate(args.port)

@@ -34,8 +34,6 @@ Prints `listening on http://127.0.0.1:<port>` once it accepts connections.
 
 import argparse
 import json
-import os
-import sys
 import threading
 import time
 import urllib.parse
@@ -45,6 +43,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+
+from stdin_exit import exit_when_stdin_closes  # tools/stdin_exit.py: this directory is on sys.path
 
 BACKCHANNEL_LOGOUT = "http://schemas.openid.net/event/backchannel-logout"
 LEEWAY = 60
@@ -223,14 +223,6 @@ def make_handler(state: State):
     return Handler
 
 
-def _exit_when_stdin_closes() -> None:
-    try:
-        while sys.stdin.buffer.read(4096):
-            pass
-    finally:
-        os._exit(0)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jwks-url", required=True)
@@ -240,7 +232,7 @@ def main() -> None:
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
     args = parser.parse_args()
     if args.exit_on_stdin_eof:
-        threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+        exit_when_stdin_closes()
     state = State(args.jwks_url, args.issuer, args.ssf_audience)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
     print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
