@@ -290,22 +290,17 @@ impl Verifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Oversized);
         }
-        let hash = self.cache.enabled().then(|| cache::hash(token));
-        if let Some(h) = &hash
-            && let Some(hit) = self.cache.get(h)
-        {
+        if let Some(hit) = self.cache.get(token) {
             if self.key_still_trusted(&hit) {
                 self.admit(&hit, expect, now)?;
                 return Ok(VerifiedToken(hit));
             }
             // The key left the JWKS (or changed): forget, and check afresh.
-            self.cache.remove(h);
+            self.cache.remove(token);
         }
         let verified = Arc::new(self.check_signature(token).await?);
         self.admit(&verified, expect, now)?;
-        if let Some(h) = hash {
-            self.cache.insert(h, Arc::clone(&verified));
-        }
+        self.cache.insert(token, Arc::clone(&verified));
         Ok(VerifiedToken(verified))
     }
 
