@@ -110,12 +110,12 @@ cargo run -q -p testkit --example round_trips -- --fixture-out "$OUT/fixture" >"
 step "6/7 cold start ($COLD_RUNS starts) and peak RSS ($EVENTS events): the $HOST_ARCH bootstrap of each zip"
 for fn in "${FUNCTIONS[@]}"; do
   args=(--binary "$OUT/bin/$HOST_ARCH/$fn" --env "$OUT/fixture/env.json" --event "$OUT/fixture/$fn.json")
-  python bench/runtime_api.py cold "${args[@]}" --runs "$COLD_RUNS" >"$OUT/cold/$fn.json"
+  python bench/runtime_api.py cold "${args[@]}" --runs "$COLD_RUNS" --emulator-wait >"$OUT/cold/$fn.json"
   python bench/runtime_api.py memory "${args[@]}" --events "$EVENTS" >"$OUT/memory/$fn.json"
 done
 # The Node.js authorizer a team would otherwise deploy, same fixture, same harness.
 python bench/runtime_api.py cold --binary "$ROOT/bench/node/bootstrap.mjs" --env "$OUT/fixture/env.json" \
-  --event "$OUT/fixture/authorizer.json" --runs "$COLD_RUNS" >"$OUT/cold/node-authorizer.json"
+  --event "$OUT/fixture/authorizer.json" --runs "$COLD_RUNS" --emulator-wait >"$OUT/cold/node-authorizer.json"
 # Ours with the key set in configuration (JWKS_JSON): no key fetch, one TLS stack.
 python - "$OUT/fixture/env.json" "$OUT/fixture/env-jwks-json.json" <<'PY'
 import json, sys, urllib.request
@@ -124,7 +124,7 @@ env["JWKS_JSON"] = urllib.request.urlopen(env["JWKS_URL"]).read().decode()
 json.dump(env, open(sys.argv[2], "w"))
 PY
 python bench/runtime_api.py cold --binary "$OUT/bin/$HOST_ARCH/authorizer" --env "$OUT/fixture/env-jwks-json.json" \
-  --event "$OUT/fixture/authorizer.json" --runs "$COLD_RUNS" >"$OUT/cold/authorizer-jwks-json.json"
+  --event "$OUT/fixture/authorizer.json" --runs "$COLD_RUNS" --emulator-wait >"$OUT/cold/authorizer-jwks-json.json"
 # Peak RSS with the verified-token cache full: 10,000 distinct valid tokens.
 python bench/distinct_tokens.py --event "$OUT/fixture/authorizer.json" --count 10000 >"$OUT/fixture/distinct.jsonl"
 python bench/runtime_api.py memory --binary "$OUT/bin/$HOST_ARCH/authorizer" --env "$OUT/fixture/env.json" \
@@ -221,25 +221,40 @@ rows.append((
 
 node_cold = json.loads((out / "cold" / "node-authorizer.json").read_text())
 node_first = node_cold["first_response_ms"]["median"]
+node_wait = node_cold["emulator_wait_ms"]["median"]
+node_own = node_first - node_wait
 rows.append((
     f"cold start, Node.js 20 authorizer (aws-jwt-verify + SDK v3 BatchGetItem): spawn → first response (median of {node_cold['runs']})",
-    f"{node_first:.1f} ms (init {node_cold['init_ms']['median']:.1f} ms)",
+    f"{node_first:.1f} ms (init {node_cold['init_ms']['median']:.1f} ms; the emulator answering {node_wait:.1f} ms)",
     "—", "—", "—", "—",
 ))
+own_rows = []
 for fn in functions + ["authorizer-jwks-json"]:
     c = json.loads((out / "cold" / f"{fn}.json").read_text())
     first, init = c["first_response_ms"]["median"], c["init_ms"]["median"]
+    wait = c["emulator_wait_ms"]["median"]
     label = "`authorizer` with `JWKS_JSON` (key set in configuration)" if fn == "authorizer-jwks-json" else f"`{fn}`"
     # An error answer is not the measured path: such a row never meets its target.
     failed = bool(c["errors"] or node_cold["errors"])
     rows.append((
         f"cold start {label}: spawn → first response (median of {c['runs']})",
-        f"{first:.1f} ms (init {init:.1f} ms)" + (" **with error answers**" if failed else ""),
+        f"{first:.1f} ms (init {init:.1f} ms; the emulator answering {wait:.1f} ms)"
+        + (" **with error answers**" if failed else ""),
         f"{node_first:.1f} ms (Node.js authorizer)",
         f"{node_first / first:.1f}× faster",
         "≤ 12 ms, ≥ 10× faster",
         yes(first <= 12 and node_first / first >= 10 and not failed),
     ))
+    own = first - wait
+    own_rows.append((
+        f"cold start {label} less the emulator's answering time (first response − time moto took to answer its requests, through a timing proxy, median of {c['runs']})",
+        f"{own:.1f} ms" + (" **with error answers**" if failed else ""),
+        f"{node_own:.1f} ms (Node.js authorizer, the same)",
+        f"{node_own / own:.1f}× faster",
+        "≤ 12 ms, ≥ 10× faster",
+        yes(own <= 12 and node_own / own >= 10 and not failed),
+    ))
+rows.extend(own_rows)
 
 ZIP_TARGET = {"arm64": 3_500_000, "x86_64": 4_000_000}
 sizes = [line.split("\t") for line in (out / "sizes.tsv").read_text().splitlines()]
@@ -333,9 +348,10 @@ if any(c["first_response_ms"]["median"] > 12 for c in cold.values()):
     inits = [c["init_ms"]["median"] for c in cold.values()]
     pre = json.loads((out / "memory" / "pre-token.json").read_text())
     why.append(
-        f"- **Cold start**: init (spawn → first poll) is {min(inits):.1f}–{max(inits):.1f} ms for all four; "
-        f"the rest of the first response is the first event's requests to the emulator (moto, Python, "
-        f"loopback) over a first connection. For scale: the pre-token memory run answered "
+        f"- **Cold start**: init (spawn → first poll) is {min(inits):.1f}–{max(inits):.1f} ms; "
+        f"the rest of the first response is mostly the first event's requests to the emulator (moto, Python, "
+        f"loopback): the rows \"less the emulator's answering time\" take out what a timing proxy saw moto "
+        f"take to answer, the same for every function and for Node. For scale: the pre-token memory run answered "
         f"{pre['events']:,} events with one BatchGetItem each in {pre['seconds']:.1f} s, "
         f"{pre['seconds'] / pre['events'] * 1000:.1f} ms per event."
     )

@@ -16,7 +16,12 @@ process is spawned: `init_ms`, until its first `GET .../next` (what Lambda
 reports as Init Duration), and `first_response_ms`, until the answer to the
 first event arrives. One discarded run first (so the binary is in the page
 cache, as it is on a Lambda host that has unpacked the code), then `--runs`
-measured ones; the medians are reported.
+measured ones; the medians are reported. With `--emulator-wait`, `--runs`
+more starts go through a timing proxy in front of the emulator (the
+`AWS_ENDPOINT_URL*` and `JWKS_URL` settings rewritten to it), which adds up,
+per start, how long the emulator took to answer each request (last request
+byte to first answer byte): `emulator_wait_ms`, the part of the first
+response no function can remove, since moto is the same for every function.
 
 `memory` serves `--events` events to one process and reads its peak resident
 set (`VmHWM` in /proc/<pid>/status) after the last answer, before stopping it.
@@ -42,12 +47,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -224,18 +231,96 @@ def serve(binary: str, settings: dict[str, str], events: list[bytes], count: int
     }
 
 
-def cold(binary: str, settings: dict[str, str], event: bytes, runs: int) -> dict:
+class WaitingProxy:
+    """A TCP proxy to the emulator that adds up how long the emulator took to
+    answer: per connection, from the last request byte forwarded to the first
+    answer byte that follows (HTTP/1.1 asks one request at a time)."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.waited = 0.0
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def take(self) -> float:
+        """The wait added up since the last call, in seconds."""
+        with self.lock:
+            waited, self.waited = self.waited, 0.0
+        return waited
+
+    def accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            for s in (client, server):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            asked = [None]  # when the latest request bytes went upstream, until answered
+            threading.Thread(target=self.pump, args=(client, server, asked, True), daemon=True).start()
+            threading.Thread(target=self.pump, args=(server, client, asked, False), daemon=True).start()
+
+    def pump(self, src: socket.socket, dst: socket.socket, asked: list, request: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                now = time.perf_counter()
+                with self.lock:
+                    if request:
+                        asked[0] = now
+                    elif asked[0] is not None:
+                        self.waited += now - asked[0]
+                        asked[0] = None
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def rewrite(self, settings: dict[str, str]) -> dict[str, str]:
+        """The settings with every emulator URL pointed at the proxy."""
+        host, port = self.upstream
+        out = dict(settings)
+        for k, v in settings.items():
+            if k.startswith("AWS_ENDPOINT_URL") or k == "JWKS_URL":
+                out[k] = v.replace(f"{host}:{port}", f"127.0.0.1:{self.port}")
+        return out
+
+
+def emulator_of(settings: dict[str, str]) -> tuple[str, int]:
+    url = urllib.parse.urlsplit(settings["AWS_ENDPOINT_URL"])
+    return url.hostname, url.port
+
+
+def spread(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def cold(binary: str, settings: dict[str, str], event: bytes, runs: int, emulator_wait: bool) -> dict:
     serve(binary, settings, [event], 1, False)  # page cache, not measured
     samples = [serve(binary, settings, [event], 1, False) for _ in range(runs)]
-    init = [s["init_ms"] for s in samples]
-    first = [s["first_response_ms"] for s in samples]
-    return {
+    out = {
         "function": Path(binary).name,
         "runs": runs,
-        "init_ms": {"median": statistics.median(init), "min": min(init), "max": max(init)},
-        "first_response_ms": {"median": statistics.median(first), "min": min(first), "max": max(first)},
+        "init_ms": spread([s["init_ms"] for s in samples]),
+        "first_response_ms": spread([s["first_response_ms"] for s in samples]),
         "errors": sorted({e for s in samples for e in s["errors"]}),
     }
+    if emulator_wait:
+        proxy = WaitingProxy(emulator_of(settings))
+        proxied = proxy.rewrite(settings)
+        waits = []
+        for _ in range(runs):
+            serve(binary, proxied, [event], 1, False)
+            waits.append(proxy.take() * 1000)
+        out["emulator_wait_ms"] = spread(waits)
+    return out
 
 
 def memory(binary: str, settings: dict[str, str], event: list[bytes], events: int) -> dict:
@@ -431,6 +516,9 @@ def main() -> None:
     p.add_argument("--signout-api", help="delay: the sign-out API's release binary")
     p.add_argument("--events-dir", help="delay: <i>-authorizer.json and <i>-signout.json per user")
     p.add_argument("--runs", type=int, default=20, help="cold: measured process starts")
+    p.add_argument(
+        "--emulator-wait", action="store_true", help="cold: also measure the emulator's share, through a timing proxy"
+    )
     p.add_argument("--events", type=int, default=1000, help="memory: events served to one process")
     a = p.parse_args()
     settings = json.loads(Path(a.env).read_text())
@@ -454,11 +542,13 @@ def main() -> None:
         return
     event = Path(a.event).read_bytes()
     if a.mode == "cold":
-        out = cold(binary, settings, event, a.runs)
+        out = cold(binary, settings, event, a.runs, a.emulator_wait)
         note = (
             f"first response {out['first_response_ms']['median']:.1f} ms"
             f" (init {out['init_ms']['median']:.1f} ms), median of {a.runs}"
         )
+        if a.emulator_wait:
+            note += f"; waiting on the emulator {out['emulator_wait_ms']['median']:.1f} ms"
     else:
         out = memory(binary, settings, [event], a.events)
         note = f"peak RSS {out['peak_rss_kib']} KiB after {a.events} events"

@@ -126,10 +126,6 @@ impl VerifiedCache {
         }
     }
 
-    pub(super) fn enabled(&self) -> bool {
-        self.cache.is_some()
-    }
-
     /// The entry for `token`, counting a hit or a miss.
     pub(super) fn get(&self, token: &str) -> Option<Arc<Verified>> {
         let found = self.cache.as_ref()?.get(token);
