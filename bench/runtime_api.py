@@ -294,7 +294,7 @@ class WaitingProxy:
 
 
 def emulator_of(settings: dict[str, str]) -> tuple[str, int]:
-    url = urllib.parse.urlsplit(settings["AWS_ENDPOINT_URL"])
+    url = urllib.parse.urlsplit(settings["AWS_ENDPOINT_URL_DYNAMODB"])
     return url.hostname, url.port
 
 
