@@ -3,9 +3,9 @@
 //! | benchmark | what one iteration does |
 //! | --- | --- |
 //! | `decision/raw_rs256_verify` | the floor: aws-lc-rs RS256 signature check of the token with a pre-parsed key and a pre-decoded signature |
-//! | `decision/verify` | `Verifier::verify` of a token presented before: SHA-256 of the token, a verified-token cache hit, the claims rechecked against the clock and the expectations |
-//! | `decision/sha256_token` | SHA-256 of the whole token: the cache key, the floor of a cache hit |
-//! | `decision/verify_new` | `Verifier::verify` of a token not in the cache: SHA-256, structural checks, header and payload decoding, the signature check, claims, the cache insert and an eviction (tokens like the emulator's, other `jti`s, signed with a key of our own, 1,000 presented in turn to a cache bounded at 64 entries, so each is new to it) |
+//! | `decision/verify` | `Verifier::verify` of a token presented before: a verified-token cache hit (the token itself is the key), the claims rechecked against the clock and the expectations |
+//! | `decision/sha256_token` | SHA-256 of the whole token: what the cache key cost until 2026-12-02, for comparison |
+//! | `decision/verify_new` | `Verifier::verify` of a token not in the cache: structural checks, header and payload decoding, the signature check, claims, the cache insert and an eviction (tokens like the emulator's, other `jti`s, signed with a key of our own, 1,000 presented in turn to a cache bounded at 64 entries, so each is new to it) |
 //! | `decision/verify_uncached` | `Verifier::verify` of the emulator's token with the cache disabled (`TOKEN_CACHE_ENTRIES=0`): the full check without hashing or insert |
 //! | `decision/warm_path` | repeated-token warm decision: `decision/verify` plus `Checker::decide` served from the verdict cache |
 //! | `decision/warm_new` | new-token warm decision: `decision/verify_new` plus `Checker::decide` served from the verdict cache (same user, client and session as the emulator's token) |
@@ -103,14 +103,13 @@ fn setup() -> Setup {
         let f = Fixture::new().await;
         let token = f.sign_in(&f.username).await.access;
         let url = format!("{}/{}/.well-known/jwks.json", f.endpoint, f.pool_id);
-        let jwks = reqwest::get(&url)
+        let url = url::Url::parse(&url).expect("JWKS URL");
+        let answer = signout::outbound::Outbound::new(std::time::Duration::from_secs(5))
+            .get(&url, "application/json")
             .await
-            .and_then(|r| r.error_for_status())
-            .expect("JWKS from the emulator")
-            .bytes()
-            .await
-            .expect("JWKS body")
-            .to_vec();
+            .expect("JWKS from the emulator");
+        assert_eq!(answer.status, 200, "JWKS from the emulator");
+        let jwks = answer.body;
         (f, token, jwks)
     });
 

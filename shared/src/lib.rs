@@ -41,6 +41,7 @@ pub mod metrics;
 pub mod model;
 pub mod oauth;
 pub mod ops;
+pub mod outbound;
 pub mod secrets;
 pub mod store;
 pub mod tokens;

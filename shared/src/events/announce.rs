@@ -27,13 +27,14 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use futures_util::future::join_all;
 
 use super::bus::{self, BusError};
-use super::deliver::{DeliveryError, backchannel_logout, http_client, push_set};
+use super::deliver::{DeliveryError, backchannel_logout, push_set};
 use super::fact::{DecodeError, Recorded, Skip, decode};
 use super::kms::KeySet;
 use super::settings::EventsSettings;
 use super::tokens::{LOGOUT_TYP, SET_TYP, logout_claims, set_claims, subject};
 use crate::config::Config;
 use crate::model::EpochMs;
+use crate::outbound::Outbound;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AnnounceError {
@@ -79,7 +80,7 @@ pub struct Announcer {
     issuer: Option<String>,
     eventbridge: aws_sdk_eventbridge::Client,
     keys: Option<Arc<KeySet>>,
-    http: reqwest::Client,
+    http: Outbound,
 }
 
 impl Announcer {
@@ -103,7 +104,7 @@ impl Announcer {
             ),
             keys,
             issuer: config.events_signing.as_ref().map(|s| s.issuer.clone()),
-            http: http_client(config.sdk_operation_timeout),
+            http: Outbound::new(config.sdk_operation_timeout),
             settings,
         }
     }

@@ -12,12 +12,10 @@
 //! or nowhere. What a receiver answered is logged by status only, never the
 //! token nor the body.
 
-use std::time::Duration;
-
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use url::Url;
 
 use super::kms::KmsError;
+use crate::outbound::{Outbound, OutboundError};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DeliveryError {
@@ -42,38 +40,23 @@ impl DeliveryError {
     }
 }
 
-/// The HTTP client of every delivery: bounded by `timeout`, no redirects.
-pub fn http_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(1)))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default()
+impl From<OutboundError> for DeliveryError {
+    fn from(e: OutboundError) -> Self {
+        match e {
+            OutboundError::Timeout => DeliveryError::Timeout,
+            OutboundError::Unreachable => DeliveryError::Unreachable,
+        }
+    }
 }
 
 async fn post(
-    http: &reqwest::Client,
+    http: &Outbound,
     url: &Url,
     content_type: &'static str,
     body: String,
     delivered: &[u16],
 ) -> Result<(), DeliveryError> {
-    let answer = http
-        .post(url.clone())
-        .header(CONTENT_TYPE, content_type)
-        .header(ACCEPT, "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| {
-            if e.is_timeout() {
-                DeliveryError::Timeout
-            } else {
-                DeliveryError::Unreachable
-            }
-        })?;
-    let status = answer.status().as_u16();
+    let status = http.post(url, content_type, body).await?.status;
     if delivered.contains(&status) {
         Ok(())
     } else {
@@ -83,7 +66,7 @@ async fn post(
 
 /// POSTs a logout token to a relying party's `backchannel_logout_uri`.
 pub async fn backchannel_logout(
-    http: &reqwest::Client,
+    http: &Outbound,
     uri: &Url,
     logout_token: &str,
 ) -> Result<(), DeliveryError> {
@@ -101,11 +84,7 @@ pub async fn backchannel_logout(
 }
 
 /// Pushes a SET to an SSF receiver (RFC 8935).
-pub async fn push_set(
-    http: &reqwest::Client,
-    endpoint: &Url,
-    set: &str,
-) -> Result<(), DeliveryError> {
+pub async fn push_set(http: &Outbound, endpoint: &Url, set: &str) -> Result<(), DeliveryError> {
     post(
         http,
         endpoint,

@@ -26,15 +26,12 @@ use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
-use aws_smithy_http_client::{Connector, tls};
-use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings};
-use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::byte_stream::ByteStream;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
 use super::TokenError;
+use crate::outbound::Outbound;
 
 /// Least time between two JWKS fetches triggered by unknown `kid`s.
 pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
@@ -149,7 +146,7 @@ impl KeySet {
 
 /// Where keys come from: a URL fetched lazily, or a fixed set.
 enum KeySource {
-    Url { url: url::Url, http: Connector },
+    Url { url: url::Url, http: Outbound },
     Fixed,
 }
 
@@ -177,7 +174,7 @@ impl Keys {
         Self::build(
             KeySource::Url {
                 url,
-                http: jwks_client(),
+                http: Outbound::new(JWKS_FETCH_TIMEOUT),
             },
             KeySet::default(),
         )
@@ -297,49 +294,20 @@ impl Keys {
 /// Longest a JWKS fetch may take, connection and body included.
 const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The SDK's own HTTPS connector (hyper, rustls with aws-lc-rs), for the
-/// JWKS: the same TLS stack as the AWS calls, whose root certificates the
-/// SDK loads once per process, where a second client (reqwest, until
-/// 2026-12-02) read and parsed the system's certificates again at every
-/// cold start, and carried its own HTTP code in every function.
-fn jwks_client() -> Connector {
-    let settings = HttpConnectorSettings::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .read_timeout(JWKS_FETCH_TIMEOUT)
-        .build();
-    Connector::builder()
-        .connector_settings(settings)
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ))
-        .build()
-}
-
 /// One fetch; a document without a single usable key counts as a failure
 /// (a pool always has keys: an empty set is an upstream or configuration
 /// problem, and would otherwise refuse every token as `kid_unknown`).
-async fn fetch_jwks(http: &Connector, url: &url::Url) -> Result<KeySet, TokenError> {
+async fn fetch_jwks(http: &Outbound, url: &url::Url) -> Result<KeySet, TokenError> {
     let mut span = crate::xray::remote("JWKS", "GET", url.as_str());
-    let request = http::Request::get(url.as_str())
-        .header(http::header::ACCEPT, "application/json")
-        .body(SdkBody::empty())
-        .ok()
-        .and_then(|r| r.try_into().ok())
-        .ok_or(TokenError::JwksUnavailable)?;
-    let deadline = tokio::time::Instant::now() + JWKS_FETCH_TIMEOUT;
-    let Ok(Ok(resp)) = tokio::time::timeout_at(deadline, http.call(request)).await else {
+    let Ok(answer) = http.get(url, "application/json").await else {
         span.unanswered();
         return Err(TokenError::JwksUnavailable);
     };
-    span.answered(resp.status().as_u16());
-    if !resp.status().is_success() {
+    span.answered(answer.status);
+    if !(200..300).contains(&answer.status) {
         return Err(TokenError::JwksUnavailable);
     }
-    let body = ByteStream::new(resp.into_body()).collect();
-    let Ok(Ok(body)) = tokio::time::timeout_at(deadline, body).await else {
-        return Err(TokenError::JwksUnavailable);
-    };
-    let body = body.into_bytes();
+    let body = answer.body;
     let keys = KeySet::from_json(&body)?;
     if keys.is_empty() {
         return Err(TokenError::JwksUnavailable);
