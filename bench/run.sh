@@ -321,14 +321,14 @@ why = []
 if warm_new / raw > 1.10:
     why.append(
         f"- **New-token overhead** {warm_new / raw:.2f}×: of the {t(warm_new - raw)} above the signature check, "
-        f"{t(verify_new - raw)} is `Verifier::verify`'s own work (SHA-256 of the token, base64url of the three "
+        f"{t(verify_new - raw)} is `Verifier::verify`'s own work (base64url of the three "
         f"parts, header and payload read into borrowed structs, claims, the cache insert) and "
         f"{t(warm_new - verify_new)} the cached verdict (lookup, cached state, `judge`)."
     )
 if warm / raw > 0.05:
     why.append(
-        f"- **Repeated-token decision** {warm / raw:.3f}×: {t(verify)} is the cache hit (SHA-256 of the "
-        f"whole token, lookup, claims rechecked), {t(warm - verify)} the cached verdict."
+        f"- **Repeated-token decision** {warm / raw:.3f}×: {t(verify)} is the cache hit (the table's hash "
+        f"of the whole token, lookup and full comparison, claims rechecked), {t(warm - verify)} the cached verdict."
     )
 ceiling = 1e9 / raw / ref_tps
 if ours_tps / ref_tps < 5 and ceiling < 5:
@@ -407,11 +407,11 @@ bloat --crates`; its attribution is approximate), in KiB:
   `verify_sig` with the key pre-parsed and the signature pre-decoded, nothing
   else. *New-token warm decision*: `Verifier::verify` of a token the
   verified-token cache does not hold (emptied before each iteration, untimed:
-  SHA-256 of the token, size and structure checks, base64url of the three
+  size and structure checks, base64url of the three
   parts, header and payload read into borrowed structs, `alg`/`kid`, the same
   signature check, `iss`, `token_use`, `client_id`, `exp`/`nbf`/`iat`, typed
   claims, the cache insert); *repeated-token warm decision*: the same token
-  again (SHA-256, a cache hit, `iss`/`token_use`/`client_id`/`exp`/`nbf`/`iat`
+  again (a cache hit keyed by the token itself, `iss`/`token_use`/`client_id`/`exp`/`nbf`/`iat`
   rechecked, no signature check); each plus
   `Checker::decide` served from the verdict cache (a user with an earlier
   cutoff, a revoked other session and a client cutoff; one store read before
