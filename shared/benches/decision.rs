@@ -105,7 +105,7 @@ fn setup() -> Setup {
         let url = format!("{}/{}/.well-known/jwks.json", f.endpoint, f.pool_id);
         let url = url::Url::parse(&url).expect("JWKS URL");
         let answer = signout::outbound::Outbound::new(std::time::Duration::from_secs(5))
-            .get(&url, "application/json")
+            .get(&url, "application/json", signout::tokens::MAX_JWKS_BYTES)
             .await
             .expect("JWKS from the emulator");
         assert_eq!(answer.status, 200, "JWKS from the emulator");

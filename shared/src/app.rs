@@ -128,7 +128,7 @@ pub async fn announcer() -> Result<Announcer, ConfigError> {
 /// Crates whose DEBUG and TRACE output describes wire traffic, capped at
 /// [`LOG_CAP`] whatever `RUST_LOG` says (prefixes, as `EnvFilter` matches
 /// targets): the AWS SDK (`aws_smithy_runtime`, `aws_sigv4`, `aws_sdk_*`,
-/// ...), the HTTP and TLS stacks under it and under the JWKS client, and the
+/// ...), the HTTP and TLS stacks under it (which `outbound` shares), and the
 /// Lambda runtime.
 ///
 /// Why: at TRACE the SDK logs every request and response it handles. It
@@ -147,7 +147,6 @@ pub const LOG_CAPPED: &[&str] = &[
     "h2",
     "rustls",
     "tokio_rustls",
-    "reqwest",
     "tower",
     "lambda_runtime",
     "lambda_http",

@@ -290,17 +290,20 @@ impl Verifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Oversized);
         }
-        if let Some(hit) = self.cache.get(token) {
-            if self.key_still_trusted(&hit) {
+        let key = match self.cache.get(token) {
+            cache::Lookup::Hit(hit) if self.key_still_trusted(&hit) => {
                 self.admit(&hit, expect, now)?;
                 return Ok(VerifiedToken(hit));
             }
-            // The key left the JWKS (or changed): forget, and check afresh.
-            self.cache.remove(token);
-        }
+            cache::Lookup::Hit(_) => {
+                // The key left the JWKS (or changed): forget, and check afresh.
+                self.cache.remove(token)
+            }
+            cache::Lookup::Miss(key) => key,
+        };
         let verified = Arc::new(self.check_signature(token).await?);
         self.admit(&verified, expect, now)?;
-        self.cache.insert(token, Arc::clone(&verified));
+        self.cache.insert(token, key, Arc::clone(&verified));
         Ok(VerifiedToken(verified))
     }
 

@@ -44,7 +44,8 @@ impl From<OutboundError> for DeliveryError {
     fn from(e: OutboundError) -> Self {
         match e {
             OutboundError::Timeout => DeliveryError::Timeout,
-            OutboundError::Unreachable => DeliveryError::Unreachable,
+            // A delivery reads no body: only a connection failure gets here.
+            OutboundError::Unreachable | OutboundError::TooLarge => DeliveryError::Unreachable,
         }
     }
 }

@@ -299,7 +299,7 @@ const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(2);
 /// problem, and would otherwise refuse every token as `kid_unknown`).
 async fn fetch_jwks(http: &Outbound, url: &url::Url) -> Result<KeySet, TokenError> {
     let mut span = crate::xray::remote("JWKS", "GET", url.as_str());
-    let Ok(answer) = http.get(url, "application/json").await else {
+    let Ok(answer) = http.get(url, "application/json", MAX_JWKS_BYTES).await else {
         span.unanswered();
         return Err(TokenError::JwksUnavailable);
     };
