@@ -175,6 +175,17 @@ mod tests {
         (url, accepted)
     }
 
+    /// `GET` of a server answering `reply`, with a 1,024-byte body bound.
+    async fn get(reply: &str, timeout: Duration) -> Result<Answer, OutboundError> {
+        let (url, _) = server(reply.to_owned());
+        Outbound::new(timeout)
+            .get(&url, "application/json", 1024)
+            .await
+    }
+
+    const SHORT: Duration = Duration::from_millis(300);
+    const LONG: Duration = Duration::from_secs(5);
+
     #[tokio::test]
     async fn a_redirect_is_answered_as_it_is_never_followed() {
         // GIVEN a second server, and a first that redirects to it
@@ -183,7 +194,7 @@ mod tests {
             "HTTP/1.1 307 Temporary Redirect\r\nlocation: {target}\r\ncontent-length: 0\r\n\r\n"
         ));
         // WHEN a token is posted to the first
-        let answer = Outbound::new(Duration::from_secs(5))
+        let answer = Outbound::new(LONG)
             .post(&first, "application/secevent+jwt", "x.y.z".into())
             .await
             .unwrap();
@@ -194,13 +205,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_get_reads_the_status_and_the_whole_body() {
-        let (url, _) = server(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"keys\":[]}".into(),
-        );
-        let answer = Outbound::new(Duration::from_secs(5))
-            .get(&url, "application/json", 1024)
-            .await
-            .unwrap();
+        let reply = "HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\n{\"keys\":[]}";
+        let answer = get(reply, LONG).await.unwrap();
         assert_eq!(
             (answer.status, answer.body.as_slice()),
             (200, &b"{\"keys\":[]}"[..])
@@ -209,58 +215,39 @@ mod tests {
 
     #[tokio::test]
     async fn a_server_that_never_answers_is_a_timeout() {
-        let (url, _) = server(String::new());
-        let err = Outbound::new(Duration::from_millis(300))
-            .get(&url, "application/json", 1024)
-            .await
-            .unwrap_err();
-        assert_eq!(err, OutboundError::Timeout);
+        assert_eq!(get("", SHORT).await.unwrap_err(), OutboundError::Timeout);
     }
 
     #[tokio::test]
     async fn a_body_that_never_ends_is_a_timeout() {
         // The head promises 100 bytes and sends 10: the bound covers the body too.
-        let (url, _) = server("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789".into());
-        let err = Outbound::new(Duration::from_millis(300))
-            .get(&url, "application/json", 1024)
-            .await
-            .unwrap_err();
-        assert_eq!(err, OutboundError::Timeout);
+        let reply = "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789";
+        assert_eq!(get(reply, SHORT).await.unwrap_err(), OutboundError::Timeout);
     }
 
     #[tokio::test]
     async fn a_body_declared_larger_than_allowed_is_refused_unread() {
-        let (url, _) = server("HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n".into());
-        let err = Outbound::new(Duration::from_secs(5))
-            .get(&url, "application/json", 1024)
-            .await
-            .unwrap_err();
-        assert_eq!(err, OutboundError::TooLarge);
+        let reply = "HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n";
+        assert_eq!(get(reply, LONG).await.unwrap_err(), OutboundError::TooLarge);
     }
 
     #[tokio::test]
     async fn a_chunked_body_larger_than_allowed_is_refused() {
         // No Content-Length: the chunks themselves cross the bound.
         let chunk = format!("800\r\n{}\r\n", "x".repeat(0x800));
-        let (url, _) = server(format!(
-            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n{chunk}{chunk}0\r\n\r\n"
-        ));
-        let err = Outbound::new(Duration::from_secs(5))
-            .get(&url, "application/json", 1024)
-            .await
-            .unwrap_err();
-        assert_eq!(err, OutboundError::TooLarge);
+        let reply =
+            format!("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n{chunk}{chunk}0\r\n\r\n");
+        assert_eq!(
+            get(&reply, LONG).await.unwrap_err(),
+            OutboundError::TooLarge
+        );
     }
 
     #[tokio::test]
     async fn the_body_of_an_error_answer_is_not_read() {
         // The head promises a body that never comes: only a 2xx body is awaited.
-        let (url, _) =
-            server("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 100\r\n\r\n".into());
-        let answer = Outbound::new(Duration::from_millis(300))
-            .get(&url, "application/json", 1024)
-            .await
-            .unwrap();
+        let reply = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 100\r\n\r\n";
+        let answer = get(reply, SHORT).await.unwrap();
         assert_eq!((answer.status, answer.body.len()), (503, 0));
     }
 
